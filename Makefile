@@ -1,0 +1,42 @@
+# josgdb: `make demo` boots the stub in QEMU and runs a scripted gdb tour;
+# `make test` runs every test. Both install what is missing first.
+
+NODE_DEPS := node_modules/.package-lock.json
+
+.PHONY: all deps build stub test unit e2e demo bench clean typecheck
+
+all: build stub
+
+deps: $(NODE_DEPS)
+	@bash scripts/install-deps.sh
+
+$(NODE_DEPS): package.json package-lock.json
+	npm ci --no-audit --no-fund
+
+build: $(NODE_DEPS)
+	npx tsc -p tsconfig.build.json
+
+typecheck: $(NODE_DEPS)
+	npx tsc -p tsconfig.json --noEmit
+
+stub: deps
+	$(MAKE) -C stub-uefi
+
+test: deps build stub typecheck
+	npx jest --ci
+
+unit: $(NODE_DEPS)
+	npx jest --selectProjects unit
+
+e2e: deps build stub
+	npx jest --selectProjects e2e
+
+demo: deps build stub
+	node dist/cli/main.js demo
+
+bench: deps build stub
+	node dist/cli/main.js bench
+
+clean:
+	rm -rf dist dist-check
+	$(MAKE) -C stub-uefi clean

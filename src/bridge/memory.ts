@@ -1,0 +1,202 @@
+/**
+ * Target memory as gdb sees it: never a read that wedges the kernel, never a
+ * breakpoint byte, and never the same bytes fetched twice in one stop.
+ *
+ * A base-protocol kernel faults inside its serial code on an unmapped read and
+ * never recovers, so every read is checked first: canonical form locally, then
+ * page presence with TraversePageTable (cached for the stop). A target with
+ * `safe-memory` guards its own accesses and reports partial counts instead.
+ * Reads are split at page boundaries, so a range that runs into an unmapped page
+ * returns the bytes before it (gdb's partial-read convention).
+ */
+import { hex, isCanonical } from '../common/bytes';
+import { JosgdbError } from '../common/errors';
+
+export const PAGE_SIZE = 0x1000n;
+
+/** The four paging-structure entries TraversePageTable returns for an address. */
+export interface PageWalk {
+  pml4e: bigint;
+  pdpte: bigint;
+  pde: bigint;
+  pte: bigint;
+}
+
+const PRESENT = 1n;
+const PAGE_SIZE_BIT = 0x80n;
+
+/** True when `walk` maps its address (4-level paging with 1 GiB and 2 MiB pages). */
+export function walkIsPresent(walk: PageWalk): boolean {
+  if ((walk.pml4e & PRESENT) === 0n || (walk.pdpte & PRESENT) === 0n) return false;
+  if (walk.pdpte & PAGE_SIZE_BIT) return true;
+  if ((walk.pde & PRESENT) === 0n) return false;
+  if (walk.pde & PAGE_SIZE_BIT) return true;
+  return (walk.pte & PRESENT) !== 0n;
+}
+
+export interface MemoryPort {
+  readMemory(address: bigint, length: number): Promise<Buffer>;
+  writeMemory(address: bigint, data: Buffer): Promise<void>;
+  pageWalk(address: bigint): Promise<PageWalk>;
+  /** Present with `safe-memory`: a guarded read that returns what it could read. */
+  safeRead?(address: bigint, length: number): Promise<Buffer>;
+  /** Present with `safe-memory`: a guarded, acknowledged write; returns the count written. */
+  safeWrite?(address: bigint, data: Buffer): Promise<number>;
+}
+
+interface CachedRange {
+  start: bigint;
+  data: Buffer;
+}
+
+export interface MemoryStats {
+  targetReads: number;
+  targetBytes: number;
+  pageWalks: number;
+  cacheHits: number;
+}
+
+export class TargetMemory {
+  private cache: CachedRange[] = [];
+  private presence = new Map<bigint, boolean>();
+  /** Original bytes under breakpoints, recorded before the kernel first armed them. */
+  private readonly originals = new Map<bigint, number>();
+  readonly stats: MemoryStats = { targetReads: 0, targetBytes: 0, pageWalks: 0, cacheHits: 0 };
+
+  constructor(
+    private readonly port: MemoryPort,
+    /** Addresses where the kernel may currently hold a 0xCC. */
+    private readonly armedAddresses: () => Iterable<bigint>,
+  ) {}
+
+  /** A new stop: memory may have changed. Seeds the cache with what the stop record already carries. */
+  newStop(seed?: { address: bigint; bytes: Buffer }): void {
+    this.cache = [];
+    this.presence.clear();
+    if (seed && seed.bytes.length > 0) this.cache.push({ start: seed.address, data: Buffer.from(seed.bytes) });
+  }
+
+  /** Drops cached bytes (after a write, or when the kernel's breakpoint bytes changed). */
+  invalidate(): void {
+    this.cache = [];
+  }
+
+  originalByte(address: bigint): number | undefined {
+    return this.originals.get(address);
+  }
+
+  /** Records the byte under a breakpoint before it is armed, reading it if need be. */
+  async rememberOriginal(address: bigint): Promise<void> {
+    if (this.originals.has(address)) return;
+    const [byte] = await this.read(address, 1);
+    if (byte === undefined) throw new JosgdbError('BAD_ADDRESS', `cannot set a breakpoint at ${hex(address)}: memory there is not readable`);
+    this.originals.set(address, byte);
+  }
+
+  /**
+   * Reads up to `length` bytes; fewer when the range runs into unreadable memory.
+   * Throws BAD_ADDRESS when not even the first byte is readable.
+   */
+  async read(address: bigint, length: number): Promise<Buffer> {
+    const parts: Buffer[] = [];
+    let at = address;
+    let left = length;
+    while (left > 0) {
+      const pageEnd = (at / PAGE_SIZE + 1n) * PAGE_SIZE;
+      const n = Number(pageEnd - at < BigInt(left) ? pageEnd - at : BigInt(left));
+      const chunk = await this.readWithinPage(at, n);
+      parts.push(chunk);
+      if (chunk.length < n) break;
+      at += BigInt(n);
+      left -= n;
+    }
+    const data = Buffer.concat(parts);
+    if (data.length === 0 && length > 0) {
+      throw new JosgdbError('BAD_ADDRESS', `cannot read memory at ${hex(address)}: the address is not mapped`);
+    }
+    return this.hideBreakpoints(address, data);
+  }
+
+  async write(address: bigint, data: Buffer): Promise<void> {
+    if (data.length === 0) return;
+    const end = address + BigInt(data.length) - 1n;
+    if (!isCanonical(address) || !isCanonical(end)) {
+      throw new JosgdbError('BAD_ADDRESS', `cannot write memory at ${hex(address)}: not a canonical address`);
+    }
+    this.invalidate();
+    if (this.port.safeWrite) {
+      const written = await this.port.safeWrite(address, data);
+      if (written < data.length) {
+        throw new JosgdbError('BAD_ADDRESS', `cannot write memory at ${hex(address + BigInt(written))}: the target faulted`);
+      }
+    } else {
+      for (let page = address / PAGE_SIZE; page <= end / PAGE_SIZE; page++) {
+        if (!(await this.isPresent(page * PAGE_SIZE))) {
+          throw new JosgdbError('BAD_ADDRESS', `cannot write memory at ${hex(page * PAGE_SIZE)}: the address is not mapped`);
+        }
+      }
+      await this.port.writeMemory(address, data);
+    }
+    for (let i = 0; i < data.length; i++) {
+      const a = address + BigInt(i);
+      if (this.originals.has(a)) this.originals.set(a, data[i]!);
+    }
+  }
+
+  private async readWithinPage(address: bigint, length: number): Promise<Buffer> {
+    const cached = this.fromCache(address, length);
+    if (cached) {
+      this.stats.cacheHits++;
+      return cached;
+    }
+    if (!isCanonical(address)) return Buffer.alloc(0);
+    let data: Buffer;
+    if (this.port.safeRead) {
+      data = await this.port.safeRead(address, length);
+    } else {
+      if (!(await this.isPresent(address))) return Buffer.alloc(0);
+      data = await this.port.readMemory(address, length);
+    }
+    this.stats.targetReads++;
+    this.stats.targetBytes += data.length;
+    if (data.length > 0) this.cache.push({ start: address, data });
+    return data;
+  }
+
+  private fromCache(address: bigint, length: number): Buffer | undefined {
+    const end = address + BigInt(length);
+    for (const range of this.cache) {
+      const rangeEnd = range.start + BigInt(range.data.length);
+      if (range.start <= address && end <= rangeEnd) {
+        const offset = Number(address - range.start);
+        return range.data.subarray(offset, offset + length);
+      }
+    }
+    return undefined;
+  }
+
+  private async isPresent(address: bigint): Promise<boolean> {
+    const page = address & ~(PAGE_SIZE - 1n);
+    const known = this.presence.get(page);
+    if (known !== undefined) return known;
+    this.stats.pageWalks++;
+    const present = walkIsPresent(await this.port.pageWalk(page));
+    this.presence.set(page, present);
+    return present;
+  }
+
+  private hideBreakpoints(address: bigint, data: Buffer): Buffer {
+    const end = address + BigInt(data.length);
+    let out = data;
+    for (const armed of this.armedAddresses()) {
+      if (armed < address || armed >= end) continue;
+      const i = Number(armed - address);
+      const original = this.originals.get(armed);
+      if (out[i] === 0xcc && original !== undefined && original !== 0xcc) {
+        if (out === data) out = Buffer.from(data);
+        out[i] = original;
+      }
+    }
+    return out;
+  }
+}
