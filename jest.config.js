@@ -1,6 +1,6 @@
 // Two projects: fast unit tests colocated with each layer (src/**/*.test.ts), and
 // end-to-end tests (test/**/*.test.ts) that drive real gdb, lldb and QEMU.
-const transform = { '^.+\\.ts$': ['ts-jest', { isolatedModules: true }] };
+const transform = { '^.+\\.ts$': ['ts-jest', {}] };
 module.exports = {
   projects: [
     {

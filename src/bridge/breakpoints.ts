@@ -18,7 +18,7 @@
  * `execution.ts` decides how to step off such an address.
  */
 
-export const enum KernelBreakpointState {
+export enum KernelBreakpointState {
   Enabled = 0,
   Disabled = 1,
   Cleared = 2,

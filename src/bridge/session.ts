@@ -1,0 +1,411 @@
+/**
+ * The debugging session with one target: its state machine (running, stopped,
+ * asserted, wedged, disconnected), the breakpoints the host owns, registers and
+ * memory of the current stop, and every resume. It knows the target only through
+ * `DebugTarget` and gdb not at all: `gdb-handlers.ts` translates RSP to these calls.
+ */
+import type { Logger } from 'pino';
+import { deferred, Deferred } from '../common/async';
+import { hex } from '../common/bytes';
+import { JosgdbError } from '../common/errors';
+import { BreakpointTable, BreakpointUpdate, KernelBreakpointList, planBreakpointSync } from './breakpoints';
+import type { DebugTarget, HwBreakpointRequest, StopRecordView, TargetStop } from './debug-target';
+import { planResume, ResumeAction } from './execution';
+import { decodeInstructionLength } from './instruction';
+import { TargetMemory } from './memory';
+import {
+  addExtendedContext,
+  applyRegisterWrites,
+  frameToRegisters,
+  RegisterValue,
+} from './registers';
+import { describeFault, Signal, StopDescription } from './stop-reason';
+
+export type SessionState = 'running' | 'stopped' | 'asserted' | 'wedged' | 'disconnected';
+
+export interface HwSlot {
+  type: 1 | 2 | 3 | 4; // gdb Z type: 1 hw break, 2 write, 3 read, 4 access
+  address: bigint;
+  length: number;
+}
+
+/** A stop as the session reports it: the target's stop and what it means to gdb. */
+export interface SessionStop {
+  stop: TargetStop;
+  description: StopDescription;
+}
+
+const HW_KIND: Record<HwSlot['type'], HwBreakpointRequest['kind']> = { 1: 'execute', 2: 'write', 3: 'access', 4: 'access' };
+
+export class Session {
+  readonly breakpoints = new BreakpointTable();
+  readonly kernelBreakpoints: KernelBreakpointList;
+  readonly memory: TargetMemory;
+  readonly hwSlots: (HwSlot | undefined)[] = [undefined, undefined, undefined, undefined];
+
+  private state: SessionState = 'running';
+  private current: SessionStop | undefined;
+  /** The last stop was caused by the bridge's own single step: its TF is not the user's. */
+  private stoppedByOwnStep = false;
+  private registerCache: Map<string, RegisterValue> | undefined;
+  private contextFetched = false;
+  private stopWaiters: Deferred<SessionStop>[] = [];
+  private resumeInFlight = false;
+  private readonly traceListeners = new Set<(text: string) => void>();
+  private readonly stateListeners = new Set<(state: SessionState, detail?: string) => void>();
+
+  constructor(
+    readonly target: DebugTarget,
+    private readonly log: Logger,
+    options: { kernelBreakpoints?: bigint[] | 'unknown' } = {},
+  ) {
+    this.kernelBreakpoints = new KernelBreakpointList(options.kernelBreakpoints ?? 'unknown');
+    this.memory = new TargetMemory(
+      {
+        readMemory: (a, n) => target.readMemory(a, n),
+        writeMemory: (a, d) => target.writeMemory(a, d),
+        pageWalk: (a) => target.pageWalk(a),
+        safeRead: target.safeRead?.bind(target),
+        safeWrite: target.safeWrite?.bind(target),
+      },
+      () => this.kernelBreakpoints.enabled(),
+    );
+    target.setEventHandlers({
+      stop: (stop) => this.onTargetStop(stop),
+      trace: (text) => this.onTrace(text),
+      wedged: (message) => this.onWedged(message),
+      close: (reason) => this.onTargetClosed(reason),
+    });
+  }
+
+  get status(): SessionState {
+    return this.state;
+  }
+
+  get currentStop(): SessionStop | undefined {
+    return this.current;
+  }
+
+  onTraceText(listener: (text: string) => void): () => void {
+    this.traceListeners.add(listener);
+    return () => this.traceListeners.delete(listener);
+  }
+
+  onStateChange(listener: (state: SessionState, detail?: string) => void): () => void {
+    this.stateListeners.add(listener);
+    return () => this.stateListeners.delete(listener);
+  }
+
+  /** Resolves with the current stop, or the next one if the target runs. */
+  waitForStop(): Promise<SessionStop> {
+    if (this.current && this.state !== 'running') return Promise.resolve(this.current);
+    return this.nextStop();
+  }
+
+  // ---------------------------------------------------------------- registers
+
+  async readRegisters(): Promise<Map<string, RegisterValue>> {
+    const record = this.requireRecord();
+    if (!this.registerCache) {
+      this.registerCache = frameToRegisters(record.frame, record.control, { hideTrapFlag: this.stoppedByOwnStep });
+    }
+    return this.registerCache;
+  }
+
+  /** Registers that only the `full-context` record carries (FPU/SSE, segments, debug registers). */
+  async readExtendedRegisters(): Promise<Map<string, RegisterValue>> {
+    const values = await this.readRegisters();
+    if (!this.contextFetched && this.target.readContext) {
+      this.contextFetched = true;
+      addExtendedContext(values, await this.target.readContext());
+    }
+    return values;
+  }
+
+  async writeRegisters(writes: Map<string, bigint>): Promise<void> {
+    const record = this.requireRecord();
+    if (!this.target.writeRegisters) {
+      throw new JosgdbError('UNSUPPORTED', 'the target cannot write registers (the josx64 base protocol has no register write)');
+    }
+    const result = applyRegisterWrites(record.frame, writes);
+    if ('unsupported' in result) {
+      throw new JosgdbError('UNSUPPORTED', `register ${result.unsupported} cannot be written on this target`);
+    }
+    await this.target.writeRegisters(result.frame);
+    record.frame = result.frame;
+    this.registerCache = undefined;
+  }
+
+  // ------------------------------------------------------------------- memory
+
+  async readMemory(address: bigint, length: number): Promise<Buffer> {
+    this.requireStopped();
+    return this.memory.read(address, length);
+  }
+
+  async writeMemory(address: bigint, data: Buffer): Promise<void> {
+    this.requireStopped();
+    const end = address + BigInt(data.length);
+    const overlapsArmed = !this.kernelBreakpoints.known
+      ? false
+      : this.kernelBreakpoints.enabled().some((a) => a >= address && a < end);
+    if (overlapsArmed) {
+      // The kernel would later "restore" its stale copy of these bytes over the
+      // user's write: take its breakpoints out first, re-sync on resume.
+      await this.sendBreakpointUpdate([]);
+    }
+    await this.memory.write(address, data);
+  }
+
+  // -------------------------------------------------------------- breakpoints
+
+  async insertBreakpoint(type: number, address: bigint, length: number): Promise<void> {
+    this.requireStopped();
+    if (type === 0) {
+      await this.memory.rememberOriginal(address);
+      this.breakpoints.insert(address);
+      return;
+    }
+    const setHw = this.target.setHwBreakpoint;
+    if (!setHw) throw new JosgdbError('UNSUPPORTED', 'the target has no hardware breakpoints');
+    const z = type as HwSlot['type'];
+    if (this.hwSlots.some((s) => s && s.type === z && s.address === address && s.length === length)) return;
+    const slot = this.hwSlots.findIndex((s) => s === undefined);
+    if (slot < 0) throw new JosgdbError('BAD_ARGUMENT', 'all four hardware breakpoint slots (DR0-DR3) are in use');
+    const len = z === 1 ? 1 : length;
+    if (![1, 2, 4, 8].includes(len) || address % BigInt(len) !== 0n) {
+      throw new JosgdbError('BAD_ARGUMENT', `a hardware watchpoint must be 1, 2, 4 or 8 bytes and aligned (got ${length} at ${hex(address)})`);
+    }
+    await setHw.call(this.target, { slot, kind: HW_KIND[z], length: len, enable: true, address });
+    this.hwSlots[slot] = { type: z, address, length };
+  }
+
+  async removeBreakpoint(type: number, address: bigint, length: number): Promise<void> {
+    if (type === 0) {
+      this.breakpoints.remove(address);
+      return;
+    }
+    const slot = this.hwSlots.findIndex((s) => s && s.type === type && s.address === address && (type === 1 || s.length === length));
+    if (slot < 0) return;
+    await this.target.setHwBreakpoint?.({ slot, kind: HW_KIND[type as HwSlot['type']], length: 1, enable: false, address });
+    this.hwSlots[slot] = undefined;
+  }
+
+  // ---------------------------------------------------------------- execution
+
+  /** Resumes and resolves with the stop that ends the action (which may take forever for a continue). */
+  async resume(action: ResumeAction): Promise<SessionStop> {
+    if (this.state === 'asserted') {
+      throw new JosgdbError('TARGET_ASSERT', 'the kernel stopped in an assert and cannot resume; reboot the target');
+    }
+    this.requireStopped();
+    if (this.resumeInFlight) throw new JosgdbError('TARGET_RUNNING', 'the target is already resuming');
+    this.resumeInFlight = true;
+    try {
+      const record = this.requireRecord();
+      const stop = this.current!.stop;
+      const rip = record.frame.rip;
+      const plan = planResume(action, { rip, hitListedBreakpoint: stop.kind === 'breakpoint' && record.vector === 3 }, this.kernelBreakpoints, this.breakpoints.list());
+      if (plan.stepOffFirst) {
+        if (this.kernelBreakpoints.mayBeNonEmpty) await this.sendBreakpointUpdate([]);
+        const stepped = await this.resumeOnce('step');
+        const landed = stepped.stop;
+        const isPlainTrap = landed.kind === 'breakpoint' && landed.record.vector === 1;
+        if (action.kind === 'step' || !isPlainTrap) {
+          await this.syncBreakpoints();
+          return stepped;
+        }
+        if (action.kind === 'range') {
+          const pc = landed.record.frame.rip;
+          if (pc < action.start || pc >= action.end) {
+            await this.syncBreakpoints();
+            return stepped;
+          }
+        }
+      }
+      await this.syncBreakpoints();
+      if (action.kind === 'range') {
+        if (this.target.rangeStep) return await this.resumeOnce({ start: action.start, end: action.end });
+        return await this.resumeOnce('step');
+      }
+      return await this.resumeOnce(action.kind === 'continue' ? 'continue' : 'step');
+    } finally {
+      this.resumeInFlight = false;
+    }
+  }
+
+  /** gdb's Ctrl-C: break in where the target can, say plainly where it cannot. */
+  async interrupt(): Promise<boolean> {
+    if (this.state !== 'running') return true;
+    if (!this.target.breakIn) return false;
+    await this.target.breakIn();
+    return true;
+  }
+
+  /**
+   * The end of a gdb session by any route (detach, kill, disconnect): no breakpoint
+   * byte stays in target memory, hardware breakpoints are cleared, the target runs on.
+   */
+  async release(options: { resume: boolean }): Promise<void> {
+    this.breakpoints.clear();
+    if (this.state !== 'stopped' && this.state !== 'asserted') return;
+    for (let slot = 0; slot < 4; slot++) {
+      const s = this.hwSlots[slot];
+      if (s) await this.target.setHwBreakpoint?.({ slot, kind: HW_KIND[s.type], length: 1, enable: false, address: s.address });
+      this.hwSlots[slot] = undefined;
+    }
+    const armedBefore = this.kernelBreakpoints.enabled();
+    if (this.kernelBreakpoints.mayBeNonEmpty) await this.sendBreakpointUpdate([]);
+    await this.repairStrayBreakpoints(armedBefore);
+    if (options.resume && this.state === 'stopped') {
+      await this.startResume('continue');
+    }
+  }
+
+  /**
+   * Flaw 3 can leave a 0xCC the kernel no longer lists. The host knows every original
+   * byte, so after a clear it checks the addresses it ever armed and writes back any
+   * byte that still reads 0xCC.
+   */
+  private async repairStrayBreakpoints(addresses: bigint[]): Promise<void> {
+    this.memory.invalidate();
+    for (const address of addresses) {
+      const original = this.memory.originalByte(address);
+      if (original === undefined || original === 0xcc) continue;
+      const [now] = await this.memory.read(address, 1);
+      if (now === 0xcc) {
+        this.log.warn({ address: hex(address) }, `repairing a breakpoint byte the kernel left at ${hex(address)}`);
+        await this.memory.write(address, Buffer.from([original]));
+      }
+    }
+  }
+
+  async syncBreakpoints(): Promise<void> {
+    for (const update of planBreakpointSync(this.kernelBreakpoints, this.breakpoints.list())) {
+      await this.sendBreakpointUpdate(update);
+    }
+  }
+
+  private async sendBreakpointUpdate(update: BreakpointUpdate): Promise<void> {
+    await this.target.updateBreakpoints(update);
+    this.kernelBreakpoints.apply(update);
+    this.memory.invalidate();
+  }
+
+  private async resumeOnce(how: 'continue' | 'step' | { start: bigint; end: bigint }): Promise<SessionStop> {
+    const next = this.nextStop();
+    await this.startResume(how);
+    return next;
+  }
+
+  private async startResume(how: 'continue' | 'step' | { start: bigint; end: bigint }): Promise<void> {
+    this.state = 'running';
+    this.stoppedByOwnStep = how !== 'continue';
+    this.registerCache = undefined;
+    this.contextFetched = false;
+    this.emitState('running');
+    if (typeof how === 'object') await this.target.rangeStep!(how.start, how.end);
+    else await this.target.resume(how);
+  }
+
+  private nextStop(): Promise<SessionStop> {
+    const waiter = deferred<SessionStop>();
+    this.stopWaiters.push(waiter);
+    return waiter.promise;
+  }
+
+  // ------------------------------------------------------------------- events
+
+  private onTargetStop(stop: TargetStop): void {
+    const description = this.describe(stop);
+    this.current = { stop, description };
+    this.registerCache = undefined;
+    this.contextFetched = false;
+    if (stop.kind === 'assert') {
+      this.state = 'asserted';
+      this.memory.newStop();
+    } else {
+      this.state = 'stopped';
+      const length = decodeInstructionLength(stop.record.instruction, stop.record.frame.rip);
+      this.memory.newStop({ address: stop.record.frame.rip, bytes: stop.record.instruction.subarray(0, length) });
+    }
+    if (stop.kind !== 'breakpoint' || stop.record.vector !== 1) this.stoppedByOwnStep = false;
+    this.log.debug({ kind: stop.kind, signal: description.signal }, 'target stopped');
+    this.emitState(this.state);
+    const waiters = this.stopWaiters;
+    this.stopWaiters = [];
+    for (const w of waiters) w.resolve(this.current);
+  }
+
+  private describe(stop: TargetStop): StopDescription {
+    switch (stop.kind) {
+      case 'assert':
+        return {
+          signal: Signal.SIGABRT,
+          reason: { kind: 'none' },
+          console: `josgdb: kernel assert failed: ${stop.cond} at ${stop.file}:${stop.line} (the kernel cannot resume from an assert; reboot it to go on)`,
+        };
+      case 'breakIn':
+        return { signal: Signal.SIGINT, reason: { kind: 'none' } };
+      case 'hwBreakpoint': {
+        const slot = this.hwSlots[stop.slot];
+        if (!slot || slot.type === 1) return { signal: Signal.SIGTRAP, reason: { kind: 'hwbreak' } };
+        const kind = slot.type === 2 ? 'watch' : slot.type === 3 ? 'rwatch' : 'awatch';
+        return { signal: Signal.SIGTRAP, reason: { kind, address: slot.address } };
+      }
+      case 'breakpoint': {
+        const { vector, frame } = stop.record;
+        const swbreak = vector === 3 && this.breakpoints.has(frame.rip);
+        return { signal: Signal.SIGTRAP, reason: { kind: swbreak ? 'swbreak' : 'none' } };
+      }
+      default: {
+        const r = stop.record;
+        return describeFault({ vector: r.vector, rip: r.frame.rip, errorCode: r.errorCode, cr2: r.control.cr2 });
+      }
+    }
+  }
+
+  private onTrace(text: string): void {
+    this.log.info({ channel: 'target' }, text);
+    for (const l of this.traceListeners) l(text);
+  }
+
+  private onWedged(message: string): void {
+    this.state = 'wedged';
+    this.log.error(message);
+    this.emitState('wedged', message);
+    this.rejectWaiters(new JosgdbError('TARGET_WEDGED', message));
+  }
+
+  private onTargetClosed(reason: string): void {
+    this.state = 'disconnected';
+    this.emitState('disconnected', reason);
+    this.rejectWaiters(new JosgdbError('LINK_CLOSED', `target link closed: ${reason}`));
+  }
+
+  private rejectWaiters(err: Error): void {
+    const waiters = this.stopWaiters;
+    this.stopWaiters = [];
+    for (const w of waiters) w.reject(err);
+  }
+
+  private emitState(state: SessionState, detail?: string): void {
+    for (const l of this.stateListeners) l(state, detail);
+  }
+
+  private requireStopped(): void {
+    if (this.state === 'stopped' || this.state === 'asserted') return;
+    if (this.state === 'running') throw new JosgdbError('TARGET_RUNNING', 'the target is running');
+    if (this.state === 'wedged') throw new JosgdbError('TARGET_WEDGED', 'the target is wedged in a fault inside its debugger; reboot it');
+    throw new JosgdbError('LINK_CLOSED', 'the target is not connected');
+  }
+
+  private requireRecord(): StopRecordView {
+    this.requireStopped();
+    const stop = this.current?.stop;
+    if (!stop || stop.kind === 'assert') {
+      throw new JosgdbError('TARGET_ASSERT', 'the kernel stopped in an assert: it sent no registers');
+    }
+    return stop.record;
+  }
+}
