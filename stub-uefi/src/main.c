@@ -13,6 +13,7 @@ uint64_t g_image_base, g_image_size, g_text_lo, g_text_hi, g_entry_point;
 uint64_t g_task_stack_lo, g_task_stack_hi;
 uint64_t g_tsc_per_sec = 1000000000ull;
 int _fltused = 0;
+EFI_STATUS EFIAPI efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *st);
 
 /* info for KernelConnectionInfo */
 uint64_t g_processors = 1, g_memory_total;
@@ -227,7 +228,7 @@ static void collect_image(void) {
         }
     }
     trace("image_protocol", "image is %llu bytes, loaded at 0x%010llx, efi_main @ 0x%010llx, PE entry point @ 0x%010llx",
-          g_image_size, g_image_base, (uint64_t)0, g_entry_point);
+          g_image_size, g_image_base, (uint64_t)&efi_main, g_entry_point);
     trace("image_protocol", "code section 0x%llx-0x%llx, main @ 0x%llx", g_text_lo, g_text_hi, (uint64_t)&main);
 
     /* compat switch 1: load options containing "compat" */

@@ -1,0 +1,156 @@
+/**
+ * `monitor` commands (gdb's qRcmd): what a kernel developer wants beside the
+ * registers gdb knows: control registers, CPUID, MSRs, page-table walks, the
+ * breakpoint lists on both sides, and the log level, without restarting anything.
+ */
+import { hex } from '../common/bytes';
+import { errorMessage } from '../common/errors';
+import { walkIsPresent } from './memory';
+import type { Session } from './session';
+
+export interface MonitorContext {
+  session: Session;
+  linkDescription: string;
+  setLogLevel(level: string): boolean;
+}
+
+interface MonitorCommand {
+  name: string;
+  usage: string;
+  help: string;
+  run(ctx: MonitorContext, args: string[]): Promise<string>;
+}
+
+/** Numbers are hexadecimal, with or without 0x, as in most kernel debuggers. */
+function parseNumber(text: string | undefined, what: string): bigint {
+  if (text === undefined) throw new Error(`missing ${what}`);
+  const digits = text.toLowerCase().replace(/^0x/, '');
+  if (!/^[0-9a-f]{1,16}$/.test(digits)) throw new Error(`${what} "${text}" is not a hexadecimal number`);
+  return BigInt('0x' + digits);
+}
+
+const u64 = (v: bigint) => hex(v, 16);
+
+const COMMANDS: MonitorCommand[] = [
+  {
+    name: 'help',
+    usage: 'help',
+    help: 'list the monitor commands',
+    async run() {
+      return COMMANDS.map((c) => `monitor ${c.usage.padEnd(22)} ${c.help}`).join('\n') + '\n';
+    },
+  },
+  {
+    name: 'info',
+    usage: 'info',
+    help: 'kernel, features and link',
+    async run(ctx) {
+      const t = ctx.session.target;
+      const i = t.info;
+      const lines = [
+        `target:      ${t.description}`,
+        `link:        ${ctx.linkDescription}`,
+        `version:     ${i.version}`,
+        `image base:  ${hex(i.imageBase)}`,
+        `entry point: ${hex(i.entryPoint)}`,
+      ];
+      if (i.processors !== undefined) lines.push(`processors:  ${i.processors}`);
+      if (i.memory !== undefined) lines.push(`memory:      ${i.memory} bytes`);
+      if (i.vendor) lines.push(`vendor:      ${i.vendor}`);
+      if (i.hypervisor) lines.push(`hypervisor:  ${i.hypervisor}`);
+      lines.push(`features:    ${t.features.size ? [...t.features].join(' ') : '(none: base josx64 protocol)'}`);
+      lines.push(`state:       ${ctx.session.status}`);
+      return lines.join('\n') + '\n';
+    },
+  },
+  {
+    name: 'regs',
+    usage: 'regs',
+    help: 'all registers of the stop, control registers included',
+    async run(ctx) {
+      const values = await ctx.session.readExtendedRegisters();
+      const out: string[] = [];
+      for (const [name, v] of values) {
+        if (typeof v === 'bigint') out.push(`${name.padEnd(8)} ${u64(v)}`);
+      }
+      return out.join('\n') + '\n';
+    },
+  },
+  {
+    name: 'cpuid',
+    usage: 'cpuid LEAF [SUBLEAF]',
+    help: 'run CPUID on the target',
+    async run(ctx, args) {
+      const leaf = Number(parseNumber(args[0], 'LEAF'));
+      const sub = args[1] === undefined ? 0 : Number(parseNumber(args[1], 'SUBLEAF'));
+      const r = await ctx.session.target.cpuid(leaf, sub);
+      const h = (v: number) => hex(v >>> 0, 8);
+      return `cpuid ${hex(leaf)}.${hex(sub)}: eax=${h(r.eax)} ebx=${h(r.ebx)} ecx=${h(r.ecx)} edx=${h(r.edx)}\n`;
+    },
+  },
+  {
+    name: 'rdmsr',
+    usage: 'rdmsr MSR',
+    help: 'read a model-specific register',
+    async run(ctx, args) {
+      const msr = Number(parseNumber(args[0], 'MSR'));
+      return `msr ${hex(msr)} = ${u64(await ctx.session.target.rdmsr(msr))}\n`;
+    },
+  },
+  {
+    name: 'pt',
+    usage: 'pt ADDRESS',
+    help: 'walk the page tables for an address',
+    async run(ctx, args) {
+      const address = parseNumber(args[0], 'ADDRESS');
+      const w = await ctx.session.target.pageWalk(address);
+      return [
+        `page walk for ${u64(address)}:`,
+        `  PML4E ${u64(w.pml4e)}`,
+        `  PDPTE ${u64(w.pdpte)}${w.pdpte & 0x80n ? ' (1 GiB page)' : ''}`,
+        `  PDE   ${u64(w.pde)}${w.pde & 0x80n && !(w.pdpte & 0x80n) ? ' (2 MiB page)' : ''}`,
+        `  PTE   ${u64(w.pte)}`,
+        `  ${walkIsPresent(w) ? 'present' : 'NOT present'}`,
+      ].join('\n') + '\n';
+    },
+  },
+  {
+    name: 'breakpoints',
+    usage: 'breakpoints',
+    help: "gdb's breakpoints and what the kernel holds",
+    async run(ctx) {
+      const s = ctx.session;
+      const kernel = s.kernelBreakpoints.snapshot();
+      const lines = [
+        `gdb:    ${s.breakpoints.list().map((a) => hex(a)).join(' ') || '(none)'}`,
+        `kernel: ${kernel === 'unknown' ? '(unknown until the next resume clears it)' : kernel.map((a) => hex(a)).join(' ') || '(none)'}`,
+      ];
+      s.hwSlots.forEach((slot, i) => {
+        if (slot) lines.push(`dr${i}:    ${['', 'hbreak', 'watch', 'rwatch', 'awatch'][slot.type]} ${hex(slot.address)} len ${slot.length}`);
+      });
+      return lines.join('\n') + '\n';
+    },
+  },
+  {
+    name: 'log',
+    usage: 'log LEVEL',
+    help: 'set the bridge log level (trace debug info warn error)',
+    async run(ctx, args) {
+      const level = args[0] ?? '';
+      if (!ctx.setLogLevel(level)) throw new Error(`unknown log level "${level}"`);
+      return `log level is now ${level}\n`;
+    },
+  },
+];
+
+/** Runs one monitor command line; errors become text for the user, never exceptions. */
+export async function runMonitorCommand(ctx: MonitorContext, line: string): Promise<string> {
+  const [name = 'help', ...args] = line.trim().split(/\s+/).filter(Boolean);
+  const command = COMMANDS.find((c) => c.name === name);
+  if (!command) return `unknown monitor command "${name}"; try "monitor help"\n`;
+  try {
+    return await command.run(ctx, args);
+  } catch (err) {
+    return `monitor ${command.name}: ${errorMessage(err)}\nusage: monitor ${command.usage}\n`;
+  }
+}
