@@ -51,6 +51,7 @@ export class Session {
   private contextFetched = false;
   private stopWaiters: Deferred<SessionStop>[] = [];
   private resumeInFlight = false;
+  private releaseAtNextStop: { resume: boolean } | undefined;
   private readonly traceListeners = new Set<(text: string) => void>();
   private readonly stateListeners = new Set<(state: SessionState, detail?: string) => void>();
 
@@ -248,6 +249,13 @@ export class Session {
    */
   async release(options: { resume: boolean }): Promise<void> {
     this.breakpoints.clear();
+    if (this.state === 'running') {
+      // The kernel still holds breakpoints: take them out at the next stop, which
+      // a target with break-in can bring about now.
+      this.releaseAtNextStop = options;
+      if (this.target.breakIn) await this.target.breakIn();
+      return;
+    }
     if (this.state !== 'stopped' && this.state !== 'asserted') return;
     for (let slot = 0; slot < 4; slot++) {
       const s = this.hwSlots[slot];
@@ -335,6 +343,11 @@ export class Session {
     const waiters = this.stopWaiters;
     this.stopWaiters = [];
     for (const w of waiters) w.resolve(this.current);
+    const release = this.releaseAtNextStop;
+    if (release && waiters.length === 0) {
+      this.releaseAtNextStop = undefined;
+      this.release(release).catch((err) => this.log.error(`could not release the target: ${err instanceof Error ? err.message : err}`));
+    }
   }
 
   private describe(stop: TargetStop): StopDescription {
@@ -342,21 +355,20 @@ export class Session {
       case 'assert':
         return {
           signal: Signal.SIGABRT,
-          reason: { kind: 'none' },
           console: `josgdb: kernel assert failed: ${stop.cond} at ${stop.file}:${stop.line} (the kernel cannot resume from an assert; reboot it to go on)`,
         };
       case 'breakIn':
-        return { signal: Signal.SIGINT, reason: { kind: 'none' } };
+        return { signal: Signal.SIGINT };
       case 'hwBreakpoint': {
         const slot = this.hwSlots[stop.slot];
         if (!slot || slot.type === 1) return { signal: Signal.SIGTRAP, reason: { kind: 'hwbreak' } };
         const kind = slot.type === 2 ? 'watch' : slot.type === 3 ? 'rwatch' : 'awatch';
-        return { signal: Signal.SIGTRAP, reason: { kind, address: slot.address } };
+        return { signal: Signal.SIGTRAP, reason: { kind, addr: slot.address } };
       }
       case 'breakpoint': {
         const { vector, frame } = stop.record;
         const swbreak = vector === 3 && this.breakpoints.has(frame.rip);
-        return { signal: Signal.SIGTRAP, reason: { kind: swbreak ? 'swbreak' : 'none' } };
+        return swbreak ? { signal: Signal.SIGTRAP, reason: { kind: 'swbreak' } } : { signal: Signal.SIGTRAP };
       }
       default: {
         const r = stop.record;

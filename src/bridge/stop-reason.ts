@@ -4,6 +4,7 @@
  * says too little (which address faulted, which assert failed).
  */
 import { hex } from '../common/bytes';
+import type { StopReason } from '../rsp';
 
 export const Signal = {
   SIGINT: 2,
@@ -15,15 +16,10 @@ export const Signal = {
   SIGSEGV: 11,
 } as const;
 
-export type StopReason =
-  | { kind: 'swbreak' }
-  | { kind: 'hwbreak' }
-  | { kind: 'watch' | 'rwatch' | 'awatch'; address: bigint }
-  | { kind: 'none' };
-
 export interface StopDescription {
   signal: number;
-  reason: StopReason;
+  /** swbreak/hwbreak/watch...; absent for a plain signal (a step, a fault). */
+  reason?: StopReason;
   /** A line for gdb's console (sent as `O` output before the stop reply). */
   console?: string;
 }
@@ -87,5 +83,5 @@ export function describeFault(f: FaultInfo): StopDescription {
   } else if ([8, 10, 11, 12, 13, 17, 21].includes(f.vector)) {
     console += `, error code ${hex(f.errorCode)}`;
   }
-  return { signal, reason: { kind: 'none' }, console };
+  return { signal, console };
 }

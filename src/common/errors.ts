@@ -14,7 +14,9 @@ export type ErrorCode =
   | 'TARGET_RUNNING'
   | 'TARGET_ASSERT'
   | 'BAD_ARGUMENT'
-  | 'OUT_OF_BOUNDS';
+  | 'OUT_OF_BOUNDS'
+  | 'LISTEN_FAILED'
+  | 'HANDSHAKE_TIMEOUT';
 
 export class JosgdbError extends Error {
   constructor(

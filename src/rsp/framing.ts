@@ -16,7 +16,7 @@
  * resynchronises on garbage (bytes outside packets, a `$` inside a packet,
  * oversized packets). Checksums are computed over the escaped wire bytes.
  */
-import { escapeBinary, printable } from './hex';
+import { escapeBinary, printable, unescapeBinary } from './hex';
 
 export type RspEvent =
   | { kind: 'ack' }
@@ -170,7 +170,7 @@ export function checksum(data: Uint8Array): number {
  * one pass. A `*` right after an escape pair repeats the unescaped byte.
  */
 export function decodePayload(wire: Uint8Array): Buffer {
-  if (wire.indexOf(STAR) < 0 && wire.indexOf(ESCAPE) < 0) return Buffer.from(wire);
+  if (wire.indexOf(STAR) < 0) return unescapeBinary(wire); // the common case: no RLE
   const out: number[] = [];
   for (let i = 0; i < wire.length; i++) {
     const b = wire[i]!;

@@ -38,7 +38,8 @@ typedef struct {
     void *AllocatePages, *FreePages;
     EFI_STATUS (EFIAPI *GetMemoryMap)(UINTN *MapSize, EFI_MEMORY_DESCRIPTOR *Map, UINTN *MapKey,
                                       UINTN *DescSize, uint32_t *DescVersion);
-    void *AllocatePool, *FreePool;
+    void *AllocatePool;
+    EFI_STATUS (EFIAPI *FreePool)(void *);
     void *CreateEvent, *SetTimer, *WaitForEvent, *SignalEvent, *CloseEvent, *CheckEvent;
     void *InstallProtocolInterface, *ReinstallProtocolInterface, *UninstallProtocolInterface;
     EFI_STATUS (EFIAPI *HandleProtocol)(EFI_HANDLE, EFI_GUID *, void **);
@@ -47,9 +48,11 @@ typedef struct {
     void *GetNextMonotonicCount;
     EFI_STATUS (EFIAPI *Stall)(UINTN Microseconds);
     EFI_STATUS (EFIAPI *SetWatchdogTimer)(UINTN Timeout, uint64_t Code, UINTN DataSize, CHAR16 *Data);
-    void *ConnectController, *DisconnectController;
+    void *ConnectController;
+    EFI_STATUS (EFIAPI *DisconnectController)(EFI_HANDLE, EFI_HANDLE, EFI_HANDLE);
     void *OpenProtocol, *CloseProtocol, *OpenProtocolInformation;
-    void *ProtocolsPerHandle, *LocateHandleBuffer;
+    void *ProtocolsPerHandle;
+    EFI_STATUS (EFIAPI *LocateHandleBuffer)(int SearchType, EFI_GUID *, void *Key, UINTN *Count, EFI_HANDLE **Buffer);
     EFI_STATUS (EFIAPI *LocateProtocol)(EFI_GUID *, void *Registration, void **Interface);
 } EFI_BOOT_SERVICES;
 

@@ -262,6 +262,33 @@ static void collect_firmware(void) {
     trace("debugger", "EFI_DEBUG_SUPPORT_PROTOCOL %s (status 0x%llx)", g_debug_support_present ? "present" : "not present", s);
 }
 
+/* OVMF binds its terminal (console) driver to every 16550 it finds, COM2 included: it prints
+ * the boot log there and, worse, polls the port for keyboard input from a timer event, which
+ * would steal host bytes. Disconnect the drivers from the debug UART's SerialIo handle. */
+static EFI_GUID kSerialIoGuid = {0xBB25CF6F, 0xF1D4, 0x11D2, {0x9A, 0x0C, 0x00, 0x90, 0x27, 0x3F, 0xC1, 0xFD}};
+static EFI_GUID kDevicePathGuid = {0x09576E91, 0x6D3F, 0x11D2, {0x8E, 0x39, 0x00, 0xA0, 0xC9, 0x69, 0x72, 0x3B}};
+static void release_debug_uart(void) {
+    if (DEBUG_PORT != 0x2F8) return; /* COM1 stays shared with the firmware, like josx64 */
+    UINTN count = 0; EFI_HANDLE *handles = 0;
+    if (EFI_ERROR(gST->BootServices->LocateHandleBuffer(2 /* ByProtocol */, &kSerialIoGuid, 0, &count, &handles))) return;
+    for (UINTN i = 0; i < count; i++) {
+        uint8_t *dp = 0;
+        if (EFI_ERROR(gST->BootServices->HandleProtocol(handles[i], &kDevicePathGuid, (void **)&dp)) || !dp) continue;
+        int com2 = 0;
+        for (int guard = 0; guard < 64 && dp[0] != 0x7F; guard++) {
+            uint16_t len = *(uint16_t *)(dp + 2);
+            if (dp[0] == 2 && dp[1] == 1 && len >= 12 && *(uint32_t *)(dp + 4) == 0x050141D0 && *(uint32_t *)(dp + 8) == 1) com2 = 1;
+            if (len < 4) break;
+            dp += len;
+        }
+        if (com2) {
+            EFI_STATUS s = gST->BootServices->DisconnectController(handles[i], 0, 0);
+            trace("serial", "firmware console disconnected from COM2 (status 0x%llx)", s);
+        }
+    }
+    gST->BootServices->FreePool(handles);
+}
+
 static void calibrate_tsc(void) {
     uint64_t t0 = rdtsc();
     gST->BootServices->Stall(10000);
@@ -274,6 +301,7 @@ EFI_STATUS EFIAPI efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *st) {
     gST = st;
     g_image_handle = image;
     st->BootServices->SetWatchdogTimer(0, 0, 0, 0); /* or the boot manager resets us after 5 min */
+    release_debug_uart();
     serial_init();
     trace("kernel", "stub-uefi starting (debug UART 0x%x)", DEBUG_PORT);
     collect_image();

@@ -1,0 +1,13 @@
+export type { Link } from './link';
+export { BaseLink } from './link';
+export { linkPair } from './memory';
+export type { LinkPairOptions } from './memory';
+export { openTcpLink } from './tcp';
+export type { TcpLinkOptions } from './tcp';
+export { openUnixLink } from './unix';
+export { openSerialLink, DEFAULT_BAUD } from './serial';
+export { openLink, parseLinkSpec, describeLinkSpec } from './open';
+export type { LinkSpec, OpenLinkOptions } from './open';
+export { recordLink, readRecording } from './recorder';
+export type { RecordingEvent } from './recorder';
+export { throttleLink } from './throttle';
