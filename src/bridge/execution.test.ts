@@ -35,6 +35,11 @@ describe('planResume', () => {
     expect(plan).toEqual({ stepOffFirst: true, sync: [[]] });
   });
 
+  it('steps off first when the list was emptied at a hit and is refilled (flaw 3 via the stale slot)', () => {
+    const plan = planResume({ kind: 'continue' }, { rip: R, hitListedBreakpoint: true }, new KernelBreakpointList([]), [other]);
+    expect(plan.stepOffFirst).toBe(true);
+  });
+
   it('resumes directly from an address that is not listed', () => {
     const plan = planResume({ kind: 'step' }, { rip: R + 4n, hitListedBreakpoint: false }, new KernelBreakpointList([R]), [R, other]);
     expect(plan.stepOffFirst).toBe(false);

@@ -9,7 +9,10 @@
  * instruction with nothing armed; only then does it send the breakpoints and
  * continue. The one resume that needs no such step is a Continue from the very
  * breakpoint the kernel stopped at, with an unchanged list: the kernel then steps
- * and re-arms by itself, which is exactly what it was built for.
+ * and re-arms by itself, which is exactly what it was built for. A stop on a
+ * listed breakpoint counts even after the list was emptied (a memory write clears
+ * it): the kernel still points at the old slot, and a new entry there re-arms the
+ * stop address (flaw 3).
  */
 import type { BreakpointUpdate } from './breakpoints';
 import { KernelBreakpointList, planBreakpointSync } from './breakpoints';
@@ -25,7 +28,10 @@ export interface ResumePlan {
 
 export interface StopPosition {
   rip: bigint;
-  /** The kernel reported a hit of a listed breakpoint at rip (it restored the byte and will re-arm it). */
+  /**
+   * The kernel stopped on a breakpoint of its list at rip: it restored the byte,
+   * holds a pointer to that slot until it resumes (flaw 3), and will re-arm it.
+   */
   hitListedBreakpoint: boolean;
 }
 
@@ -36,7 +42,9 @@ export function planResume(
   desired: readonly bigint[],
 ): ResumePlan {
   const sync = planBreakpointSync(kernel, desired);
-  if (!at || !kernel.mayContain(at.rip)) return { stepOffFirst: false, sync };
-  const nativeContinue = action.kind === 'continue' && at.hitListedBreakpoint && kernel.known && sync.length === 0;
+  if (!at) return { stepOffFirst: false, sync };
+  const listed = kernel.mayContain(at.rip);
+  if (!listed && !at.hitListedBreakpoint) return { stepOffFirst: false, sync };
+  const nativeContinue = action.kind === 'continue' && at.hitListedBreakpoint && listed && kernel.known && sync.length === 0;
   return { stepOffFirst: !nativeContinue, sync };
 }

@@ -11,6 +11,7 @@ import {
   buildQSupportedReply,
   buildStopReply,
   buildVContReply,
+  clientSupports,
   type CommandKind,
   type CommandOf,
   consoleOutputPackets,
@@ -83,6 +84,8 @@ export class GdbHandlers {
   private readonly table: HandlerTable;
   private running: Promise<void> | undefined;
   private interruptNoticeShown = false;
+  /** swbreak/hwbreak stop reasons the client announced it understands (watch kinds are always known). */
+  private clientReasons = new Set<string>();
   private readonly stopTraceForwarding: () => void;
 
   constructor(private readonly ctx: GdbHandlerContext) {
@@ -143,7 +146,10 @@ export class GdbHandlers {
       signal: description.signal,
       thread: THREAD_ID,
       registers,
-      reason: description.reason,
+      reason:
+        description.reason && (description.reason.kind.endsWith('watch') || this.clientReasons.has(description.reason.kind))
+          ? description.reason
+          : undefined,
     });
   }
 
@@ -197,7 +203,10 @@ export class GdbHandlers {
   private buildTable(): HandlerTable {
     const { session } = this.ctx;
     return {
-      qSupported: () => buildQSupportedReply(this.capabilities, { packetSize: PACKET_SIZE }),
+      qSupported: (cmd) => {
+        this.clientReasons = new Set(['swbreak', 'hwbreak'].filter((f) => clientSupports(cmd, f)));
+        return buildQSupportedReply(this.capabilities, { packetSize: PACKET_SIZE });
+      },
       QStartNoAckMode: () => 'OK',
       vMustReplyEmpty: () => '',
       qXferRead: (cmd) => {

@@ -51,6 +51,8 @@ export class Session {
   private contextFetched = false;
   private stopWaiters: Deferred<SessionStop>[] = [];
   private resumeInFlight = false;
+  /** The current stop is the kernel hitting an entry of its own list (see execution.ts). */
+  private stoppedOnListedBreakpoint = false;
   private releaseAtNextStop: { resume: boolean } | undefined;
   private readonly traceListeners = new Set<(text: string) => void>();
   private readonly stateListeners = new Set<(state: SessionState, detail?: string) => void>();
@@ -204,9 +206,8 @@ export class Session {
     this.resumeInFlight = true;
     try {
       const record = this.requireRecord();
-      const stop = this.current!.stop;
       const rip = record.frame.rip;
-      const plan = planResume(action, { rip, hitListedBreakpoint: stop.kind === 'breakpoint' && record.vector === 3 }, this.kernelBreakpoints, this.breakpoints.list());
+      const plan = planResume(action, { rip, hitListedBreakpoint: this.stoppedOnListedBreakpoint }, this.kernelBreakpoints, this.breakpoints.list());
       if (plan.stepOffFirst) {
         if (this.kernelBreakpoints.mayBeNonEmpty) await this.sendBreakpointUpdate([]);
         const stepped = await this.resumeOnce('step');
@@ -338,6 +339,8 @@ export class Session {
       this.memory.newStop({ address: stop.record.frame.rip, bytes: stop.record.instruction.subarray(0, length) });
     }
     if (stop.kind !== 'breakpoint' || stop.record.vector !== 1) this.stoppedByOwnStep = false;
+    this.stoppedOnListedBreakpoint =
+      stop.kind === 'breakpoint' && stop.record.vector === 3 && this.kernelBreakpoints.mayContain(stop.record.frame.rip);
     this.log.debug({ kind: stop.kind, signal: description.signal }, 'target stopped');
     this.emitState(this.state);
     const waiters = this.stopWaiters;

@@ -4,17 +4,10 @@
  * says too little (which address faulted, which assert failed).
  */
 import { hex } from '../common/bytes';
-import type { StopReason } from '../rsp';
+import { GdbSignal, type StopReason } from '../rsp';
 
-export const Signal = {
-  SIGINT: 2,
-  SIGILL: 4,
-  SIGTRAP: 5,
-  SIGABRT: 6,
-  SIGBUS: 7,
-  SIGFPE: 8,
-  SIGSEGV: 11,
-} as const;
+/** gdb's own signal numbers (RSP uses these, not the host's: SIGBUS is 10). */
+export const Signal = GdbSignal;
 
 export interface StopDescription {
   signal: number;

@@ -16,7 +16,8 @@ export type ErrorCode =
   | 'BAD_ARGUMENT'
   | 'OUT_OF_BOUNDS'
   | 'LISTEN_FAILED'
-  | 'HANDSHAKE_TIMEOUT';
+  | 'HANDSHAKE_TIMEOUT'
+  | 'NOT_CONNECTED';
 
 export class JosgdbError extends Error {
   constructor(

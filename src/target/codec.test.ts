@@ -21,7 +21,7 @@ function pushAll(dec: KernelStreamDecoder, chunks: Buffer[]): KernelEvent[] {
   return chunks.flatMap((c) => dec.push(c));
 }
 
-function record(overrides: Partial<StopRecord> & { frame?: Partial<StopRecord['frame']> } = {}): StopRecord {
+function record(overrides: Omit<Partial<StopRecord>, 'frame'> & { frame?: Partial<StopRecord['frame']> } = {}): StopRecord {
   const frame = {
     rdi: 0n, rsi: 0n, rbp: 0n, rdx: 0n, rcx: 0n, rbx: 0n, rax: 0n,
     r15: 0n, r14: 0n, r13: 0n, r12: 0n, r11: 0n, r10: 0n, r9: 0n, r8: 0n,
@@ -368,11 +368,13 @@ describe('encodeRequest', () => {
   it('refuses values that do not fit their field', () => {
     expect(() => encodeRequest({ kind: 'readMemory', address: -1n, length: 1 })).toThrow(/u64/);
     expect(() => encodeRequest({ kind: 'rdmsr', msr: 2 ** 32 })).toThrow(/u32/);
+    let caught: unknown;
     try {
       encodeRequest({ kind: 'updateBreakpoints', entries: [{ address: 1n, state: 7 as never }] });
     } catch (err) {
-      expect(isJosgdbError(err, 'BAD_ARGUMENT')).toBe(true);
+      caught = err;
     }
+    expect(isJosgdbError(caught, 'BAD_ARGUMENT')).toBe(true);
   });
   it('stop records are 225 bytes', () => {
     expect(encodeStopRecord(record()).length).toBe(STOP_RECORD_SIZE);

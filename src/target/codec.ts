@@ -660,6 +660,17 @@ export class KernelStreamDecoder {
     return this.ambiguousFlag;
   }
 
+  /**
+   * True while the front of the pre-handshake stream is a plausible id 2 header
+   * whose body is still arriving: the kernel has connected, so the host must stop
+   * repeating the handshake.
+   */
+  get receivingInfo(): boolean {
+    if (this.connectedFlag || this.q.length < HEADER_SIZE || this.q.u32(0) !== P.KernelConnectionInfo) return false;
+    const length = this.q.u32(4);
+    return length >= 2 && length <= MAX_INFO_LENGTH;
+  }
+
   /** The next 0x804 of `length` answers a read at `address`: check it for the wedge. */
   expectMemoryReply(address: bigint, length: number): void {
     this.expect = { address, length, nextK: 0, asData: false };

@@ -80,5 +80,8 @@ NOINLINE void main(void) {
 
 /* task entry on the task stack (also where the debugger restarts the task after an unresolved fault) */
 void task_main(void) {
-    main();
+    void (*volatile entry)(void) = main; /* keeps a return address into task_main on the stack */
+    entry();
+    trace("tasks", "main returned");
+    for (;;) __asm__ volatile("hlt");
 }

@@ -368,6 +368,29 @@ def normal_session(efi, syms):
         check(s3.rip == s2.rip and s4.rip != s3.rip, "stepping onto an armed bp stops once (no flaw 6)")
         t.update_bps([])
 
+        # SingleStep over the recursive call inside demo_factorial: one stop, same frame (transient
+        # bp ignored when hit deeper in the recursion); then flaw 5 absent: a bp can be enabled there
+        t.update_bps([(A("demo_factorial"), 0)])
+        s = continue_to(t)
+        t.update_bps([])
+        cur, over = s, None
+        for i in range(30):
+            ins = t.read(cur.rip, 16)
+            if ins[0] == 0xE8:
+                t.send(SINGLESTEP)
+                nxt = t.stop()
+                over = (cur, nxt)
+                break
+            t.send(SINGLESTEP)
+            cur = t.stop()
+        check(over and over[1].rip == over[0].rip + 5 and over[1].rsp == over[0].rsp,
+              "SingleStep over the recursive call in demo_factorial stops once in the same frame %r" % (over,))
+        t.update_bps([(over[1].rip, 0)])
+        t.send(TRACESTEP)
+        s4 = t.stop()
+        check(t.read(over[1].rip, 1) == b"\xcc", "bp enabled at the step-over's transient address is armed (no flaw 5)")
+        t.update_bps([])
+
         # ---- extensions
         # write-registers
         s = s4
@@ -441,6 +464,14 @@ def normal_session(efi, syms):
         check(s and s.pid == X_BREAKIN + RESP and s.handler_id >= 32, "BreakIn -> 0x841 stop, handler_id %s rip %s" % (s and hex(s.handler_id), s and hex(s.rip)))
         t.send(X_BREAKIN)  # while stopped: consumed and ignored
         t.sync()
+        ok = 0
+        for i in range(10):
+            t.send(CONTINUE)
+            time.sleep(0.05 * (i % 4))
+            t.send(X_BREAKIN)
+            s = t.stop(5)
+            ok += bool(s and s.pid == X_BREAKIN + RESP)
+        check(ok == 10, "10 Continue/BreakIn cycles: %d stops" % ok)
         # busy loop + break-in
         t.write(A("g_trigger"), struct.pack("<i", 7))
         t.send(CONTINUE)

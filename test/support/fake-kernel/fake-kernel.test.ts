@@ -300,6 +300,19 @@ describe('base protocol', () => {
     expect((await c.stop()).f.rip).toBe(S('main_check'));
   });
 
+  test('SingleStep over a call from a hit breakpoint re-arms that breakpoint on the way', async () => {
+    const { k, c } = await boot();
+    c.write(bps());
+    c.write(bps([S('main_loop'), 0]));
+    c.write(CONTINUE);
+    expect((await c.stop()).f.rip).toBe(S('main_loop'));
+    c.write(SINGLE);
+    const s = await c.stop();
+    expect([s.f.handler_id, s.f.rip]).toEqual([3n, S('main_count')]);
+    expect((await read(c, S('main_loop'), 1))[0]).toBe(0xcc);
+    expect(k.strayBreakpointBytes({ exceptArmed: true })).toEqual([]);
+  });
+
   test('WriteTargetMemory data follows the counted 12 bytes; page tables, CPUID, RDMSR', async () => {
     const { c } = await boot();
     c.write(writeReq(S('g_watch'), Buffer.from('1122334455667788', 'hex')));
@@ -375,6 +388,16 @@ describe('base protocol', () => {
     const partial = await c.readExact(12);
     expect(partial.readUInt32LE(4)).toBe(8);
     expect((await c.stop()).cr2).toBe(IMAGE_BASE + 0x3000n);
+  });
+
+  test('an unmapped WriteTargetMemory faults in serial_read and leaves the rest of its data in the stream', async () => {
+    const { k, c } = await boot();
+    c.write(writeReq(UNMAPPED_ADDRESS, Buffer.from([0xaa, 0xbb, 0xcc, 0xdd])));
+    const pf = await c.stop();
+    expect([pf.id, pf.f.rip, pf.f.error_code, pf.cr2]).toEqual([16, S('serial_read'), 2n, UNMAPPED_ADDRESS]);
+    expect(k.stopKind).toBe('wedge');
+    c.write(Buffer.alloc(5)); // bb cc dd + 5 zeros read as a header
+    expect((await c.packet()).body.toString()).toBe(`[debugger] unhandled packet id ${0xddccbb}, length 0`);
   });
 
   test('the wedge for a non-canonical read is a GPF', async () => {
@@ -589,6 +612,11 @@ describe('extensions', () => {
     const w = await c.packet();
     expect([w.id, w.body[0]]).toEqual([0x52, 1]);
     expect(decodeStop(0x52, w.body.subarray(9)).f.rip).toBe(S('main_check'));
+    expect(await setHw(1, 1, 8, 0, 0n)).toBe(0);
+    expect(await setHw(2, 3, 8, 1, S('g_watch'))).toBe(0); // a read/write watch sees leaf's read
+    c.write(CONTINUE);
+    const r = await c.packet();
+    expect([r.id, r.body[0], decodeStop(0x52, r.body.subarray(9)).f.rip]).toEqual([0x52, 2, S('leaf_ret')]);
   });
 
   test('range-step reports one stop when rip leaves the range', async () => {

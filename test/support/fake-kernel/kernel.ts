@@ -33,7 +33,7 @@ export interface FakeKernelOptions {
   compat?: boolean;
   /** Extensions to announce and implement; empty = base protocol, no `features` key. */
   features?: readonly string[];
-  /** Instructions interpreted per event-loop turn while running (default 2000). */
+  /** Instructions interpreted per event-loop turn while running (default 500: a few ms). */
   instructionsPerSlice?: number;
   /** Input arriving this soon after a pre-handshake connect is lost, as to the firmware console (default 0). */
   bootInputDropMs?: number;
@@ -156,7 +156,7 @@ export class FakeKernel extends EventEmitter {
     const flaws = Object.entries(opts.flaws ?? {}).filter(([, on]) => on).map(([n]) => Number(n));
     this.flawOn = new Set(opts.compat ? [1, 2, 3, 4, 5, 6, 7] : flaws);
     this.features = [...(opts.features ?? [])];
-    this.sliceSize = opts.instructionsPerSlice ?? 2000;
+    this.sliceSize = opts.instructionsPerSlice ?? 500;
   }
 
   /** Start a QEMU-like TCP serial server on 127.0.0.1, port 0. */
@@ -406,7 +406,7 @@ export class FakeKernel extends EventEmitter {
       case 'int3':
         return this.debugException(3);
       case 'assert': {
-        const json = `{ "assert" : { "cond" : "g_trigger != ${4}", "file" : "kernel/main.c", "line" : 42 } }`;
+        const json = `{ "assert" : { "cond" : "g_trigger != 4", "file" : "kernel/main.c", "line" : 42 } }`;
         this.stopWith({ kind: 'assert' }, [packet(Id.Assert, Buffer.from(json, 'latin1'))]);
         return;
       }

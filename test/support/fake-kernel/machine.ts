@@ -146,7 +146,8 @@ export class Machine {
     }
   }
   isMapped(address: bigint): boolean {
-    return isCanonical(address) && address >= 0n && this.pages.has(Number(address >> 12n));
+    // only canonical low pages are ever mapped, so a non-canonical address never matches
+    return address >= 0n && this.pages.has(Number(address >> 12n));
   }
   /** One byte, or undefined when unmapped or non-canonical. */
   peek8(address: bigint): number | undefined {
