@@ -2,6 +2,7 @@
 // end-to-end tests (test/**/*.test.ts) that drive real gdb, lldb and QEMU.
 const transform = { '^.+\\.ts$': ['ts-jest', {}] };
 module.exports = {
+  testTimeout: 180000,
   projects: [
     {
       displayName: 'unit',
@@ -14,7 +15,6 @@ module.exports = {
       testEnvironment: 'node',
       transform,
       testMatch: ['<rootDir>/test/**/*.test.ts'],
-      testTimeout: 120000,
     },
   ],
 };

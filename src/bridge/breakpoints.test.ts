@@ -1,6 +1,7 @@
-import { BreakpointTable, KernelBreakpointList, KernelBreakpointState, planBreakpointSync } from './breakpoints';
+import { BreakpointState } from '../target/protocol';
+import { BreakpointTable, KernelBreakpointList, planBreakpointSync } from './breakpoints';
 
-const E = KernelBreakpointState.Enabled;
+const E = BreakpointState.Enabled;
 
 function syncAndApply(kernel: KernelBreakpointList, desired: bigint[]) {
   const plan = planBreakpointSync(kernel, desired);
@@ -24,7 +25,7 @@ describe('planBreakpointSync', () => {
     const kernel = new KernelBreakpointList([0x1000n, 0x2000n, 0x3000n]);
     const plan = syncAndApply(kernel, [0x1000n, 0x3000n]);
     expect(plan).toEqual([[], [{ address: 0x1000n, state: E }, { address: 0x3000n, state: E }]]);
-    expect(plan.flat().some((e) => e.state === KernelBreakpointState.Cleared)).toBe(false);
+    expect(plan.flat().some((e) => e.state === BreakpointState.Cleared)).toBe(false);
     expect(kernel.enabled()).toEqual([0x1000n, 0x3000n]);
   });
 

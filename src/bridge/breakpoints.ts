@@ -18,19 +18,11 @@
  * `execution.ts` decides how to step off such an address.
  */
 
-export enum KernelBreakpointState {
-  Enabled = 0,
-  Disabled = 1,
-  Cleared = 2,
-}
-
-export interface BreakpointUpdateEntry {
-  address: bigint;
-  state: KernelBreakpointState;
-}
+import type { BreakpointEntry } from '../target/messages';
+import { BreakpointState } from '../target/protocol';
 
 /** One UpdateBreakpoints message; an empty list is the kernel's "clear all". */
-export type BreakpointUpdate = BreakpointUpdateEntry[];
+export type BreakpointUpdate = BreakpointEntry[];
 
 export class BreakpointTable {
   private readonly addresses = new Set<bigint>();
@@ -89,8 +81,8 @@ export class KernelBreakpointList {
     }
     if (this.entries === 'unknown') throw new Error('cannot apply a partial update to an unknown kernel list');
     for (const { address, state } of update) {
-      if (state === KernelBreakpointState.Enabled && !this.entries.includes(address)) this.entries.push(address);
-      else if (state !== KernelBreakpointState.Enabled) this.entries = this.entries.filter((a) => a !== address);
+      if (state === BreakpointState.Enabled && !this.entries.includes(address)) this.entries.push(address);
+      else if (state !== BreakpointState.Enabled) this.entries = this.entries.filter((a) => a !== address);
     }
   }
 
@@ -110,7 +102,7 @@ export class KernelBreakpointList {
  */
 export function planBreakpointSync(kernel: KernelBreakpointList, desired: readonly bigint[]): BreakpointUpdate[] {
   const enable = (addresses: readonly bigint[]): BreakpointUpdate =>
-    addresses.map((address) => ({ address, state: KernelBreakpointState.Enabled }));
+    addresses.map((address) => ({ address, state: BreakpointState.Enabled }));
   if (!kernel.known) {
     return desired.length > 0 ? [[], enable(desired)] : [[]];
   }

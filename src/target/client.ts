@@ -486,7 +486,18 @@ export class KernelClient extends TypedEmitter<KernelClientEvents> {
 
   private onReply(msg: KernelMessage): void {
     const p = this.inFlight;
-    const accepted = p?.accept?.(msg);
+    let accepted: { value: unknown } | undefined;
+    try {
+      accepted = p?.accept?.(msg);
+    } catch (err) {
+      // The reply is this request's, and says it failed (a non-zero status).
+      if (p) {
+        this.settle(p);
+        p.reject(err instanceof JosgdbError ? withOrigin(err, p.origin) : err);
+        this.pump();
+      }
+      return;
+    }
     if (!p || !accepted) {
       this.log.warn(
         `dropped a ${msg.kind} reply nobody waits for` +

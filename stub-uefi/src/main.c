@@ -249,17 +249,36 @@ static void collect_image(void) {
     }
 }
 
+static volatile uint64_t g_periodic_calls;
+static void EFIAPI periodic_probe(void *context) { (void)context; g_periodic_calls++; }
+
 static void collect_firmware(void) {
     EFI_MP_SERVICES_PROTOCOL *mp = 0;
     if (!EFI_ERROR(gST->BootServices->LocateProtocol(&kMpGuid, 0, (void **)&mp)) && mp) {
         UINTN total = 0, enabled = 0;
         if (!EFI_ERROR(mp->GetNumberOfProcessors(mp, &total, &enabled))) g_processors = total;
     }
-    EFI_DEBUG_SUPPORT_PROTOCOL *ds = 0;
-    EFI_STATUS s = gST->BootServices->LocateProtocol(&kDebugSupportGuid, 0, (void **)&ds);
-    g_debug_support_present = !EFI_ERROR(s) && ds;
     trace("smp", "%llu processors present", g_processors);
-    trace("debugger", "EFI_DEBUG_SUPPORT_PROTOCOL %s (status 0x%llx)", g_debug_support_present ? "present" : "not present", s);
+    /* EFI_DEBUG_SUPPORT_PROTOCOL: OVMF (edk2 2022.11 in Debian) only has the EBC interpreter's
+     * instance (Isa 0xEBC); there is no x64 one (DebugSupportDxe is not in OVMF), so the stub
+     * hooks the interrupt vectors itself. Report what is there, and probe the periodic callback. */
+    UINTN count = 0; EFI_HANDLE *handles = 0;
+    EFI_STATUS s = gST->BootServices->LocateHandleBuffer(2 /* ByProtocol */, &kDebugSupportGuid, 0, &count, &handles);
+    if (EFI_ERROR(s)) count = 0;
+    trace("debugger", "EFI_DEBUG_SUPPORT_PROTOCOL: %llu instance(s)", (uint64_t)count);
+    for (UINTN i = 0; i < count; i++) {
+        EFI_DEBUG_SUPPORT_PROTOCOL *ds = 0;
+        if (EFI_ERROR(gST->BootServices->HandleProtocol(handles[i], &kDebugSupportGuid, (void **)&ds)) || !ds) continue;
+        g_periodic_calls = 0;
+        EFI_STATUS r = ds->RegisterPeriodicCallback(ds, 0, (void *)periodic_probe);
+        gST->BootServices->Stall(100000);
+        uint64_t n = g_periodic_calls;
+        ds->RegisterPeriodicCallback(ds, 0, 0);
+        trace("debugger", "EFI_DEBUG_SUPPORT_PROTOCOL isa 0x%x%s: RegisterPeriodicCallback status 0x%llx, %llu callbacks in 100 ms",
+              ds->Isa, ds->Isa == 0x8664 ? " (x64)" : ds->Isa == 0xEBC ? " (EBC interpreter)" : "", r, n);
+        if (ds->Isa == 0x8664) g_debug_support_present = 1;
+    }
+    if (handles) gST->BootServices->FreePool(handles);
 }
 
 /* OVMF binds its terminal (console) driver to every 16550 it finds, COM2 included: it prints

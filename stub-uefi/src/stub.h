@@ -51,7 +51,6 @@ extern char safe_copy_start[], safe_copy_end[], safe_copy_fault[];
 int safe_rdmsr(uint32_t msr, uint64_t *out);                  /* 0 ok, 1 fault */
 extern char safe_rdmsr_start[], safe_rdmsr_end[], safe_rdmsr_fault[];
 void run_on_stack(void (*fn)(void), uint64_t stack_top);
-void task_entry_trampoline(void);
 
 /* debugger.c */
 uint64_t isr_dispatch(interrupt_frame_t *f, uint8_t *fxsave);
