@@ -309,11 +309,9 @@ describe('extensions', () => {
     await client.rangeStep(0x1000n, 0x1010n);
     expect(client.state).toBe('running');
     const stop = client.next('stop');
-    kernel.sendStop('hwBreakpoint', makeStopRecord({ frame: { handlerId: 1n } }));
-    // sendStop's hwBreakpoint has no slot: send one with slot/dr6 explicitly
     kernel.send({ kind: 'stop', stopKind: 'hwBreakpoint', slot: 2, dr6: 0xffff0ff4n, record: makeStopRecord({ frame: { handlerId: 1n } }) });
     const s = await stop;
-    expect(s.kind).toBe('hwBreakpoint');
+    expect(s).toMatchObject({ kind: 'hwBreakpoint', slot: 2, dr6: 0xffff0ff4n });
     const kinds = kernel.requests.map((r) => r.kind);
     expect(kinds).toEqual(['writeRegisters', 'safeRead', 'safeWrite', 'setHwBreakpoint', 'setHwBreakpoint', 'readContext', 'rangeStep']);
   });

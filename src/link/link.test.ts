@@ -1,0 +1,214 @@
+import { execFileSync, spawn } from 'child_process';
+import * as fs from 'fs';
+import * as net from 'net';
+import * as os from 'os';
+import * as path from 'path';
+import { isJosgdbError } from '../common/errors';
+import type { Link } from './link';
+import { linkPair } from './memory';
+import { describeLinkSpec, openLink, parseLinkSpec } from './open';
+import { readRecording, recordLink } from './recorder';
+import { openTcpLink } from './tcp';
+import { throttleLink } from './throttle';
+import { openUnixLink } from './unix';
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+function collect(link: Link): { data: () => Buffer; closed: Promise<Error | undefined> } {
+  const chunks: Buffer[] = [];
+  link.onData((c) => chunks.push(c));
+  return { data: () => Buffer.concat(chunks), closed: new Promise((r) => link.onClose(r)) };
+}
+
+async function codeOf(p: Promise<unknown>): Promise<[string | undefined, string]> {
+  try {
+    await p;
+  } catch (err) {
+    return [isJosgdbError(err) ? err.code : undefined, (err as Error).message];
+  }
+  throw new Error('expected a rejection');
+}
+
+async function freePort(): Promise<number> {
+  const srv = net.createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const port = (srv.address() as net.AddressInfo).port;
+  await new Promise<void>((r) => srv.close(() => r()));
+  return port;
+}
+
+describe('linkPair', () => {
+  it('delivers both ways, keeps bytes written before anyone listens, closes both ends', async () => {
+    const [a, b] = linkPair();
+    a.write(Buffer.from('early'));
+    await sleep(1);
+    const rb = collect(b);
+    const ra = collect(a);
+    b.write(Buffer.from('pong'));
+    await sleep(1);
+    expect(rb.data().toString()).toBe('early');
+    expect(ra.data().toString()).toBe('pong');
+    a.close();
+    expect(await rb.closed).toBeUndefined();
+    expect(b.closed).toBe(true);
+    expect(() => b.write(Buffer.from('x'))).toThrow(/closed/);
+    let late = false;
+    b.onClose(() => (late = true));
+    expect(late).toBe(true);
+  });
+
+  it('can cut writes into chunks', async () => {
+    const [a, b] = linkPair({ split: (d) => [...d].map((x) => Buffer.from([x])) });
+    const chunks: Buffer[] = [];
+    b.onData((c) => chunks.push(c));
+    a.write(Buffer.from('abc'));
+    await sleep(1);
+    expect(chunks.map((c) => c.toString())).toEqual(['a', 'b', 'c']);
+  });
+});
+
+describe('tcp', () => {
+  it('connects, exchanges bytes with Nagle off, and reports the peer closing', async () => {
+    const server = net.createServer((sock) => {
+      sock.on('data', (d) => sock.write(Buffer.concat([Buffer.from('echo:'), d])));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as net.AddressInfo).port;
+    const link = await openLink(`tcp:127.0.0.1:${port}`);
+    expect(link.description).toBe(`tcp:127.0.0.1:${port}`);
+    const r = collect(link);
+    link.write(Buffer.from('hi'));
+    for (let i = 0; i < 50 && r.data().length < 7; i++) await sleep(5);
+    expect(r.data().toString()).toBe('echo:hi');
+    await new Promise<void>((res) => server.close(() => res()));
+    link.close();
+    await r.closed;
+    expect(link.closed).toBe(true);
+  });
+
+  it('explains a refused connection', async () => {
+    const port = await freePort();
+    const [code, message] = await codeOf(openTcpLink('127.0.0.1', port));
+    expect(code).toBe('LINK_UNREACHABLE');
+    expect(message).toBe(`nothing listens on 127.0.0.1:${port}: is QEMU running with -serial tcp:127.0.0.1:${port},server=on,wait=off?`);
+  });
+});
+
+describe('unix', () => {
+  it('connects to a socket and explains a missing one', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'josgdb-link-'));
+    const sockPath = path.join(dir, 's');
+    const server = net.createServer((sock) => sock.end('bye'));
+    await new Promise<void>((r) => server.listen(sockPath, r));
+    const link = await openLink(`unix:${sockPath}`);
+    const r = collect(link);
+    await r.closed;
+    expect(r.data().toString()).toBe('bye');
+    server.close();
+    const [code, message] = await codeOf(openUnixLink(path.join(dir, 'missing')));
+    expect(code).toBe('LINK_UNREACHABLE');
+    expect(message).toMatch(/no socket at .*missing: is QEMU running with -serial unix:/);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+});
+
+describe('serial', () => {
+  const hasPython = ((): boolean => {
+    try {
+      execFileSync('python3', ['-c', 'import pty']);
+      return true;
+    } catch {
+      return false;
+    }
+  })();
+  (hasPython ? it : it.skip)('talks to a pty through the serialport package', async () => {
+    // A pty pair: python holds the master and echoes upper-cased bytes.
+    const py = spawn('python3', [
+      '-c',
+      'import os,pty,tty,sys\nm,s=pty.openpty()\ntty.setraw(s)\nprint(os.ttyname(s),flush=True)\nwhile True:\n d=os.read(m,100)\n os.write(m,d.upper())',
+    ]);
+    try {
+      const ptyPath = await new Promise<string>((resolve) => py.stdout.once('data', (d: Buffer) => resolve(d.toString().trim())));
+      const link = await openLink(`serial:${ptyPath}:115200`);
+      expect(link.description).toBe(`${ptyPath} at 115200 baud`);
+      const r = collect(link);
+      link.write(Buffer.from('josx'));
+      for (let i = 0; i < 100 && r.data().length < 4; i++) await sleep(10);
+      expect(r.data().toString()).toBe('JOSX');
+      link.close();
+      await r.closed;
+    } finally {
+      py.kill();
+    }
+  });
+
+  it('explains a missing device', async () => {
+    const [code, message] = await codeOf(openLink('/dev/josgdb-no-such-tty'));
+    expect(code).toBe('LINK_UNREACHABLE');
+    expect(message).toBe('no serial device at /dev/josgdb-no-such-tty');
+  });
+});
+
+describe('parseLinkSpec', () => {
+  it.each([
+    ['tcp:127.0.0.1:5555', { kind: 'tcp', host: '127.0.0.1', port: 5555 }],
+    ['tcp:localhost:1234', { kind: 'tcp', host: 'localhost', port: 1234 }],
+    ['tcp:5555', { kind: 'tcp', host: '127.0.0.1', port: 5555 }],
+    ['tcp:[::1]:5555', { kind: 'tcp', host: '::1', port: 5555 }],
+    ['localhost:5555', { kind: 'tcp', host: 'localhost', port: 5555 }],
+    ['unix:/tmp/qemu.sock', { kind: 'unix', path: '/tmp/qemu.sock' }],
+    ['serial:/dev/ttyS0:115200', { kind: 'serial', path: '/dev/ttyS0', baud: 115200 }],
+    ['serial:/dev/ttyS0', { kind: 'serial', path: '/dev/ttyS0', baud: 38400 }],
+    ['/dev/ttyUSB0', { kind: 'serial', path: '/dev/ttyUSB0', baud: 38400 }],
+    ['COM3', { kind: 'serial', path: 'COM3', baud: 38400 }],
+  ])('%s', (spec, want) => {
+    expect(parseLinkSpec(spec)).toEqual(want);
+    expect(parseLinkSpec(describeLinkSpec(parseLinkSpec(spec)))).toEqual(want);
+  });
+  it('uses the baud option for a bare device path', () => {
+    expect(parseLinkSpec('/dev/ttyUSB0', { baud: 115200 })).toEqual({ kind: 'serial', path: '/dev/ttyUSB0', baud: 115200 });
+  });
+  it.each(['tcp:host:99999', 'tcp:host:x', 'unix:', 'bogus', 'ftp://x'])('refuses %s naming the accepted forms', (spec) => {
+    expect(() => parseLinkSpec(spec)).toThrow(/expected tcp:HOST:PORT/);
+  });
+});
+
+describe('recordLink', () => {
+  it('appends both directions to a JSONL file that readRecording replays', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'josgdb-rec-'));
+    const file = path.join(dir, 'session.jsonl');
+    const [a, b] = linkPair();
+    const rec = recordLink(a, file);
+    const r = collect(rec);
+    rec.write(Buffer.from('josx'));
+    b.write(Buffer.from([2, 0, 0, 0]));
+    await sleep(5);
+    expect(r.data()).toEqual(Buffer.from([2, 0, 0, 0]));
+    rec.close();
+    await r.closed;
+    const events = readRecording(fs.readFileSync(file, 'utf8'));
+    expect(events.map((e) => [e.dir, e.bytes.toString('hex')])).toEqual([
+      ['tx', '6a6f7378'],
+      ['rx', '02000000'],
+    ]);
+    expect(events[1].t).toBeGreaterThanOrEqual(events[0].t);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+});
+
+describe('throttleLink', () => {
+  it('delivers no faster than the baud rate', async () => {
+    const [a, b] = linkPair();
+    const slow = throttleLink(a, 9600); // 960 bytes/s
+    const r = collect(slow);
+    const t0 = Date.now();
+    b.write(Buffer.alloc(96, 1));
+    while (r.data().length < 96) await sleep(5);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(80);
+    const rb = collect(b);
+    slow.write(Buffer.from('ok'));
+    for (let i = 0; i < 100 && rb.data().length < 2; i++) await sleep(5);
+    expect(rb.data().toString()).toBe('ok');
+    slow.close();
+  });
+});
