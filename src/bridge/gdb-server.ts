@@ -112,8 +112,10 @@ export class GdbServer {
       handlers.dispose();
       if (err) log.warn(`debugger connection from ${peer} failed: ${err.message}`);
       else log.info(`debugger from ${peer} disconnected`);
-      void session
-        .release({ resume: true })
+      // After D or k the session is already released; a second release would take
+      // the target's next stop for itself.
+      const release = closeAfterReply ? Promise.resolve() : session.release({ resume: true });
+      void release
         .catch((e) => log.error(`could not release the target after the debugger left: ${errorMessage(e)}`))
         .finally(() => {
           this.active = undefined;
