@@ -80,10 +80,11 @@ describe('tcp', () => {
     link.write(Buffer.from('hi'));
     for (let i = 0; i < 50 && r.data().length < 7; i++) await sleep(5);
     expect(r.data().toString()).toBe('echo:hi');
-    await new Promise<void>((res) => server.close(() => res()));
     link.close();
     await r.closed;
     expect(link.closed).toBe(true);
+    expect(() => link.write(Buffer.from('x'))).toThrow(/closed/);
+    await new Promise<void>((res) => server.close(() => res()));
   });
 
   it('explains a refused connection', async () => {

@@ -3,6 +3,7 @@
  * given rate, for tests and demos that want real-hardware timing over a fast socket
  * (QEMU does not throttle its serial port). 10 bits per byte (8N1).
  */
+import { JosgdbError } from '../common/errors';
 import type { Link } from './link';
 import { BaseLink } from './link';
 
@@ -77,7 +78,7 @@ class ThrottledLink extends BaseLink {
   }
 
   write(data: Buffer): void {
-    if (this.closed) this.inner.write(data); // throws LINK_CLOSED
+    if (this.closed) throw new JosgdbError('LINK_CLOSED', `${this.description} is closed`);
     this.tx.push(Buffer.from(data));
   }
 

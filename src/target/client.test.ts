@@ -85,6 +85,15 @@ describe('handshake', () => {
     expect(kernel.handshakesSent).toBe(0);
   });
 
+  it('connect() on a connected client resolves without another handshake', async () => {
+    const { client, kernel } = setup();
+    const info = await client.connect();
+    const n = kernel.handshakesSent;
+    expect(await client.connect()).toBe(info);
+    await sleep(50);
+    expect(kernel.handshakesSent).toBe(n);
+  });
+
   it('attach without the KernelInfo is refused', async () => {
     const { client } = setup();
     expect((await rejection(client.connect({ attach: true }))).code).toBe('BAD_ARGUMENT');

@@ -247,6 +247,8 @@ export class KernelClient extends TypedEmitter<KernelClientEvents> {
   connect(opts: ConnectOptions = {}): Promise<KernelInfo> {
     if (this.link.closed) return Promise.reject(new JosgdbError('LINK_CLOSED', `${this.link.description} is closed`));
     if (this.handshakePromise) return this.handshakePromise;
+    // Already connected: a second handshake would be read as a packet. Only reset() starts over.
+    if (this.kernelInfo && this.decoder.connected && !opts.attach) return Promise.resolve(this.kernelInfo);
     this.subscribe();
     if (opts.attach) {
       if (!opts.info) {
