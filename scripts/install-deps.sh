@@ -3,7 +3,7 @@
 # gdb and lldb are the debuggers under test; clang, lld and llvm build and inspect the
 # UEFI stub (PE + PDB); qemu-system-x86 and ovmf boot it.
 set -euo pipefail
-packages=(gdb lldb python3-lldb-14 clang lld llvm qemu-system-x86 ovmf mtools make)
+packages=(gdb lldb python3-lldb-14 clang lld llvm qemu-system-x86 ovmf mtools make python3)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -10,7 +10,7 @@ import type { RunningBridge } from '../src/bridge/bridge';
 import { bridgeTo } from './support/bridge-harness';
 import { runGdb } from './support/gdb';
 import { STUB_EFI, STUB_PDB } from './support/stub';
-import { stubPublicRvas } from './support/stub-symbols';
+import { stubPublicRvas } from '../src/demo/stub-symbols';
 
 const hex = (v: bigint) => '0x' + v.toString(16);
 const padded = (v: bigint) => '0x0*' + v.toString(16);

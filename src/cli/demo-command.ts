@@ -1,1 +1,113 @@
-export {};
+/**
+ * `josgdb demo`: boots stub-uefi in QEMU, starts the bridge, runs a scripted gdb
+ * tour and prints what gdb saw; exits non-zero naming the step that did not do
+ * what the tour expects. `--interactive` leaves everything running instead and
+ * prints the gdb command to attach. Every process it starts is stopped on exit.
+ */
+import { spawn } from 'child_process';
+import pino from 'pino';
+import type { CommandModule } from 'yargs';
+import { startBridge } from '../bridge/bridge';
+import { JosgdbError } from '../common/errors';
+import { launchQemu } from '../demo/qemu';
+import { STUB_EFI, STUB_PDB } from '../demo/stub-paths';
+import { stubPublicRvas } from '../demo/stub-symbols';
+
+interface DemoArgs {
+  interactive: boolean;
+  compat: boolean;
+  port: number;
+}
+
+const hex = (v: bigint) => '0x' + v.toString(16);
+
+function runGdbBatch(port: number, commands: string[]): Promise<string> {
+  const args = ['-batch', '-nx', '-ex', 'set pagination off', '-ex', `target remote 127.0.0.1:${port}`];
+  for (const c of commands) args.push('-ex', `echo (gdb) ${c.replace(/\\/g, '\\\\')}\\n`, '-ex', c);
+  return new Promise((resolve, reject) => {
+    const child = spawn('gdb', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    child.on('error', (err) => reject(new JosgdbError('BAD_ARGUMENT', `cannot run gdb: ${err.message} (install the Debian package "gdb")`)));
+    child.on('close', () => resolve(out));
+  });
+}
+
+export const demoCommand: CommandModule<object, DemoArgs> = {
+  command: 'demo',
+  describe: 'boot the stub-uefi demo kernel in QEMU and run a scripted gdb tour',
+  builder: (y) =>
+    y
+      .option('interactive', { type: 'boolean', default: false, describe: 'leave QEMU and the bridge running and print the gdb command' })
+      .option('compat', { type: 'boolean', default: false, describe: 'boot the stub in josx64 compatibility mode (flaws on, no extensions)' })
+      .option('port', { type: 'number', default: 1234, describe: 'gdb port for --interactive (the tour uses a free one)' })
+      .example('$0 demo', 'the scripted tour (what make demo runs)')
+      .example('$0 demo --interactive', 'then: gdb -ex "target remote 127.0.0.1:1234"'),
+  handler: async (args) => {
+    const rva = stubPublicRvas(STUB_EFI, STUB_PDB);
+    process.stderr.write('josgdb demo: booting stub-uefi in QEMU with OVMF...\n');
+    const qemu = await launchQemu({ efi: STUB_EFI, compat: args.compat });
+    const log = pino({ level: args.interactive ? 'info' : 'warn' }, pino.destination(2));
+    const cleanup = async () => {
+      await qemu.stop();
+    };
+    process.once('SIGINT', () => void cleanup().then(() => process.exit(130)));
+    try {
+      const bridge = await startBridge({
+        target: qemu.targetSpec,
+        listenHost: '127.0.0.1',
+        listenPort: args.interactive ? args.port : 0,
+        log,
+        handshakeTimeoutMs: 120_000,
+      });
+      await bridge.session.waitForStop();
+      const base = bridge.session.target.info.imageBase;
+      const at = (name: string) => {
+        const r = rva.get(name);
+        if (r === undefined) throw new Error(`the stub's PDB has no symbol ${name}`);
+        return base + r;
+      };
+      if (args.interactive) {
+        process.stdout.write(
+          `stub-uefi is stopped at main (image at ${hex(base)}). Attach with:\n\n  gdb -ex "target remote 127.0.0.1:${bridge.port}"\n\n` +
+            `demo_b is at ${hex(at('demo_b'))}, g_counter at ${hex(at('g_counter'))}. Ctrl-C here stops QEMU and the bridge.\n`,
+        );
+        await new Promise<void>((resolve) => process.once('SIGINT', resolve));
+        await bridge.close();
+        return;
+      }
+      const counter = at('g_counter');
+      const steps: { command: string; expect?: RegExp; what: string }[] = [
+        { command: 'info registers rip', expect: /rip\s+0x/, what: 'the kernel stops at its main after the handshake' },
+        { command: `break *${hex(at('demo_b'))}`, expect: /Breakpoint 1 at/, what: 'a breakpoint on demo_b by address' },
+        { command: 'continue', expect: /Breakpoint 1, 0x0*[0-9a-f]+/, what: 'continue runs to demo_b' },
+        { command: 'info registers rip rsp', expect: new RegExp(`rip\\s+${hex(at('demo_b'))}`), what: 'rip is demo_b' },
+        { command: 'stepi', expect: /0x[0-9a-f]+ in \?\?/, what: 'one instruction step' },
+        { command: 'x/4i $pc', expect: /=> 0x/, what: 'disassembly at rip' },
+        { command: `set var *(unsigned long long*)${hex(counter)} = 1000000`, what: 'a write to g_counter' },
+        { command: `print *(unsigned long long*)${hex(counter)}`, expect: /= 1000000/, what: 'the write reads back' },
+        { command: 'delete', what: 'breakpoints removed' },
+        ...(bridge.session.target.setHwBreakpoint
+          ? [
+              { command: `watch *(unsigned long long*)${hex(counter)}`, expect: /Hardware watchpoint 2/, what: 'a hardware watchpoint on g_counter' },
+              { command: 'continue', expect: /Hardware watchpoint 2[\s\S]*Old value = 1000000/, what: 'the watchpoint fires when main increments g_counter' },
+              { command: 'delete', what: 'watchpoint removed' },
+            ]
+          : []),
+        { command: 'detach', expect: /detached/, what: 'detach leaves the kernel running without breakpoints' },
+      ];
+      const transcript = await runGdbBatch(bridge.port, steps.map((s) => s.command));
+      process.stdout.write(transcript);
+      await bridge.server.whenDisconnected();
+      await bridge.close();
+      const failed = steps.find((s) => s.expect && !s.expect.test(transcript));
+      if (failed) {
+        throw new JosgdbError('PROTOCOL', `demo step "${failed.command}" did not show what it should (${failed.what})`);
+      }
+      process.stdout.write('\njosgdb demo: every step did what the tour expects.\n');
+    } finally {
+      await cleanup();
+    }
+  },
+};

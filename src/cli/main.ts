@@ -8,6 +8,7 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { errorMessage, isJosgdbError } from '../common/errors';
 
+import { demoCommand } from './demo-command';
 import { serveCommand } from './serve-command';
 import { exitCodeFor } from './exit-codes';
 
@@ -16,6 +17,7 @@ export async function main(argv: string[]): Promise<void> {
     .scriptName('josgdb')
     .usage('$0 <command> [options]\n\nLets gdb, lldb and IDE debuggers drive a josx64 UEFI kernel over its serial debugger protocol.')
     .command(serveCommand)
+    .command(demoCommand)
     .demandCommand(1, 'name a command: serve or demo (josgdb --help lists them)')
     .strict()
     .env('JOSGDB')
