@@ -3,31 +3,16 @@
  * issue 2 against real x86-64 execution, in normal mode and in josx64
  * compatibility mode (flaws on, extensions off). One VM per mode.
  */
-import { existsSync, readFileSync } from 'fs';
-import { execFileSync } from 'child_process';
+import { existsSync } from 'fs';
 import { launchQemu, type QemuInstance } from '../src/demo/qemu';
 import type { RunningBridge } from '../src/bridge/bridge';
 import { bridgeTo } from './support/bridge-harness';
 import { runGdb } from './support/gdb';
 import { STUB_EFI, STUB_PDB } from './support/stub';
-import { stubPublicRvas } from '../src/demo/stub-symbols';
+import { imageFileReader, stubPublicRvas } from '../src/demo/stub-symbols';
 
 const hex = (v: bigint) => '0x' + v.toString(16);
 const padded = (v: bigint) => '0x0*' + v.toString(16);
-
-/** The bytes of the image file at an RVA (code is not relocated by the loader). */
-function fileBytes(rva: bigint, length: number): Buffer {
-  const headers = execFileSync('llvm-readobj', ['--sections', STUB_EFI], { encoding: 'utf8' });
-  const file = readFileSync(STUB_EFI);
-  for (const m of headers.matchAll(/VirtualSize: (0x[0-9A-F]+)\s+VirtualAddress: (0x[0-9A-F]+)\s+RawDataSize: \d+\s+PointerToRawData: (0x[0-9A-F]+)/gi)) {
-    const va = BigInt(m[2]!);
-    if (rva >= va && rva < va + BigInt(m[1]!)) {
-      const off = Number(BigInt(m[3]!) + (rva - va));
-      return file.subarray(off, off + length);
-    }
-  }
-  throw new Error(`rva ${hex(rva)} is in no section`);
-}
 
 describe.each([
   ['normal mode', false],
@@ -36,10 +21,12 @@ describe.each([
   let qemu: QemuInstance;
   let bridge: RunningBridge;
   let rva: Map<string, bigint>;
+  let fileBytes: (rva: bigint, length: number) => Buffer;
 
   beforeAll(async () => {
     expect(existsSync(STUB_EFI)).toBe(true);
     rva = stubPublicRvas(STUB_EFI, STUB_PDB);
+    fileBytes = imageFileReader(STUB_EFI);
     qemu = await launchQemu({ efi: STUB_EFI, compat });
     bridge = await bridgeTo(qemu.targetSpec);
     await bridge.session.waitForStop();
