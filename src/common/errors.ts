@@ -17,7 +17,9 @@ export type ErrorCode =
   | 'OUT_OF_BOUNDS'
   | 'LISTEN_FAILED'
   | 'HANDSHAKE_TIMEOUT'
-  | 'NOT_CONNECTED';
+  | 'NOT_CONNECTED'
+  | 'SYMBOL_FORMAT'
+  | 'SYMBOL_MISMATCH';
 
 export class JosgdbError extends Error {
   constructor(
