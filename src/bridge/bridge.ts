@@ -1,15 +1,23 @@
 /**
  * Puts the layers together: a link to the target, the josx64 client and its
- * handshake, the session, and the gdb endpoint. `josgdb serve`, the demo and the
- * tests all start a bridge through `startBridge`.
+ * handshake (or an attach to a kernel that is already connected), the session,
+ * the gdb endpoint, the session snapshot a restarted bridge attaches from, and
+ * the recovery of a dropped target link. `josgdb serve`, the demo and the tests
+ * all start a bridge through `startBridge`.
  */
 import type { Logger } from 'pino';
+import { withTimeout } from '../common/async';
+import { errorMessage } from '../common/errors';
+import type { Link } from '../link/link';
 import { openLink } from '../link/open';
 import { KernelClient } from '../target/client';
+import type { KernelInfo } from '../target/messages';
 import { GdbServer } from './gdb-server';
 import { KernelTarget } from './kernel-target';
+import { LinkRecovery } from './link-recovery';
 import { PacketLog } from './packet-log';
 import { Session } from './session';
+import { SnapshotStore, type SessionSnapshot } from './session-snapshot';
 
 export interface BridgeOptions {
   /** tcp:HOST:PORT, unix:PATH, serial:DEVICE[:BAUD] or a device path. */
@@ -22,6 +30,14 @@ export interface BridgeOptions {
   handshakeTimeoutMs?: number;
   /** Pre-handshake lines from the target (firmware console), e.g. for progress output. */
   onNoise?: (line: string) => void;
+  /** Where the session snapshot is kept; without it nothing is saved and --attach is impossible. */
+  stateFile?: string;
+  /** The kernel is already connected (a previous bridge handshook): attach from the snapshot, no handshake. */
+  attach?: boolean;
+  /** Reopen a dropped target link and carry on (default true). */
+  reconnect?: boolean;
+  /** Retry delays of the link recovery (tests shorten them). */
+  reconnectDelayMs?: { initial: number; max: number };
 }
 
 export interface RunningBridge {
@@ -30,29 +46,78 @@ export interface RunningBridge {
   client: KernelClient;
   /** The gdb port actually listened on (useful with port 0). */
   port: number;
+  /** Resolves when the target link is gone for good (recovery gave up or was off). */
+  readonly targetLost: Promise<string>;
   close(): Promise<void>;
 }
+
+/** How long a kernel that should be sitting in a stop gets to answer a CPUID before --attach gives up on it. */
+const ATTACH_PROBE_MS = 3000;
 
 export async function startBridge(options: BridgeOptions): Promise<RunningBridge> {
   const { log } = options;
   const packetLog = options.packetLogPath ? new PacketLog(options.packetLogPath) : undefined;
-  const link = await openLink(options.target, { baud: options.baud });
+  const store = options.stateFile ? new SnapshotStore(options.stateFile) : undefined;
+  const logLink = (link: Link): Link => {
+    if (packetLog) link.onData((chunk) => packetLog.write('target', 'in', chunk.toString('hex')));
+    return link;
+  };
+  const open = async () => logLink(await openLink(options.target, { baud: options.baud }));
+
+  const link = await open();
   const client = new KernelClient(link, {
     logger: log.child({ layer: 'target' }),
     ...(link.description.startsWith('tcp:') || link.description.startsWith('unix:') ? { bytesPerSecond: 1_000_000 } : {}),
   });
-  if (packetLog) {
-    link.onData((chunk) => packetLog.write('target', 'in', chunk.toString('hex')));
-    client.on('connectionInfo', (info) => packetLog.write('target', 'in', `KernelConnectionInfo ${info.raw}`));
+  if (packetLog) client.on('connectionInfo', (info) => packetLog.write('target', 'in', `KernelConnectionInfo ${info.raw}`));
+
+  let snapshot: SessionSnapshot | undefined;
+  let info: KernelInfo;
+  try {
+    if (options.attach) {
+      if (!store) throw new Error('attach needs a state file');
+      snapshot = store.load(link.description);
+      ({ info, snapshot } = await attach(client, snapshot, options));
+    } else {
+      log.info(`connecting to the target on ${link.description}`);
+      info = await client.connect({ handshakeTimeoutMs: options.handshakeTimeoutMs, onNoise: options.onNoise });
+    }
+  } catch (err) {
+    client.close();
+    await packetLog?.close();
+    throw err;
   }
-  log.info(`connecting to the target on ${link.description}`);
-  const info = await client.connect({ handshakeTimeoutMs: options.handshakeTimeoutMs, onNoise: options.onNoise });
   log.info(
     `target connected: josx64 ${info.version.major}.${info.version.minor}.${info.version.patch}, image at 0x${info.imageBase.toString(16)}, ` +
       `features: ${info.features.size ? [...info.features].join(' ') : 'none (base protocol)'}`,
   );
   const target = new KernelTarget(client, info);
-  const session = new Session(target, log.child({ layer: 'bridge' }));
+  // After a handshake the kernel holds its own breakpoint at main, which the host
+  // never saw: unknown, so the first sync clears it. After an attach the list is
+  // what the last bridge left.
+  const session = new Session(target, log.child({ layer: 'bridge' }), {
+    kernelBreakpoints: snapshot ? snapshot.kernelBreakpoints : 'unknown',
+  });
+
+  const persistence = store ? persistSession(store, client, target, session, log) : undefined;
+
+  let resolveLost!: (reason: string) => void;
+  const targetLost = new Promise<string>((resolve) => (resolveLost = resolve));
+  session.onStateChange((state, detail) => {
+    if (state === 'disconnected') resolveLost(detail ?? 'target link closed');
+  });
+  const recovery =
+    options.reconnect === false
+      ? undefined
+      : new LinkRecovery({
+          client,
+          target,
+          reopen: open,
+          log: log.child({ layer: 'target' }),
+          initialDelayMs: options.reconnectDelayMs?.initial,
+          maxDelayMs: options.reconnectDelayMs?.max,
+        });
+
   // The first stop can come in the same chunk as the connection info, before the session listened.
   target.replayLastStop();
   const server = new GdbServer({
@@ -68,16 +133,110 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
       return true;
     },
   });
-  await server.listen();
+  try {
+    await server.listen();
+  } catch (err) {
+    recovery?.stop();
+    client.close();
+    throw err;
+  }
   return {
     session,
     server,
     client,
     port: server.address.port,
+    targetLost,
     async close() {
+      recovery?.stop();
+      persistence?.flush();
       await server.close();
       client.close();
       await packetLog?.close();
+    },
+  };
+}
+
+/**
+ * Attaches to the kernel the snapshot describes. A kernel said to be stopped is
+ * asked for CPUID leaf 0 first: a kernel sitting in its stop loop answers at once,
+ * a rebooted one (waiting for `josx` again) does not, and then the bridge
+ * handshakes like a fresh start instead of talking into the void.
+ */
+async function attach(
+  client: KernelClient,
+  snapshot: SessionSnapshot,
+  options: BridgeOptions,
+): Promise<{ info: KernelInfo; snapshot: SessionSnapshot | undefined }> {
+  const { log } = options;
+  log.info(`attaching to the kernel on ${snapshot.target} without a handshake (saved ${snapshot.savedAt}, kernel ${snapshot.state})`);
+  const info = await client.connect({
+    attach: true,
+    info: snapshot.kernelInfo,
+    state: snapshot.state,
+    lastStop: snapshot.lastStop,
+    lastAssert: snapshot.lastAssert,
+  });
+  if (snapshot.state === 'running') return { info, snapshot };
+  try {
+    await withTimeout(client.cpuid(0, 0), ATTACH_PROBE_MS, 'CPUID probe');
+    return { info, snapshot };
+  } catch (err) {
+    log.warn(
+      `the kernel did not answer as a stopped kernel would (${errorMessage(err)}): it has probably rebooted; handshaking instead`,
+    );
+    client.forgetConnection('the kernel did not answer the attach probe');
+    const fresh = await client.connect({ handshakeTimeoutMs: options.handshakeTimeoutMs, onNoise: options.onNoise });
+    return { info: fresh, snapshot: undefined };
+  }
+}
+
+/**
+ * Rewrites the snapshot after every change, coalesced per tick so that a stop,
+ * its callstack and the state change it causes make one write, and so that the
+ * session has applied a breakpoint update before the list is read.
+ */
+function persistSession(
+  store: SnapshotStore,
+  client: KernelClient,
+  target: KernelTarget,
+  session: Session,
+  log: Logger,
+): { flush(): void } {
+  let scheduled = false;
+  let warned = false;
+  const save = () => {
+    scheduled = false;
+    const state = client.state;
+    const info = client.info;
+    if (state === 'disconnected' || !info) return;
+    try {
+      store.save({
+        target: client.description,
+        savedAt: new Date().toISOString(),
+        kernelInfo: info,
+        state,
+        lastStop: state === 'stopped' ? client.lastStop : undefined,
+        lastAssert: state === 'asserted' ? client.lastAssert : undefined,
+        kernelBreakpoints: session.kernelBreakpoints.snapshot(),
+      });
+    } catch (err) {
+      if (!warned) log.warn(`cannot save the session state to ${store.file}: ${errorMessage(err)} (--attach after a restart will not work)`);
+      warned = true;
+    }
+  };
+  const schedule = () => {
+    if (scheduled) return;
+    scheduled = true;
+    setImmediate(save);
+  };
+  client.on('state', schedule);
+  client.on('stop', schedule);
+  client.on('assert', schedule);
+  target.onKernelStateChanged(schedule);
+  save();
+  return {
+    flush: () => {
+      if (scheduled) save();
     },
   };
 }

@@ -109,11 +109,39 @@ export class KernelTarget implements DebugTarget {
   }
 
   private handlers: TargetEvents | undefined;
+  private linkLossHandler: ((reason: string) => void) | undefined;
+  private changeListener: (() => void) | undefined;
+
+  /**
+   * While set, a dropped link goes to `handler` instead of ending the session: the
+   * bridge reopens the link and the kernel (which kept its state) carries on.
+   */
+  onLinkLost(handler: ((reason: string) => void) | undefined): void {
+    this.linkLossHandler = handler;
+  }
+
+  /** Gives up on the link: the session ends as if no recovery had been tried. */
+  endSession(reason: string): void {
+    this.handlers?.close(reason);
+  }
+
+  /** A line for gdb's console and the log, from the bridge itself. */
+  notify(text: string): void {
+    this.handlers?.trace(text);
+  }
+
+  /** Called after every change to what the kernel holds that the client does not track (its breakpoint list). */
+  onKernelStateChanged(listener: (() => void) | undefined): void {
+    this.changeListener = listener;
+  }
 
   /** Delivers a stop the client saw before the handlers were set (it came with the handshake). */
   replayLastStop(): void {
+    if (!this.handlers) return;
     const last = this.client.lastStop;
-    if (last && this.client.state === 'stopped' && this.handlers) this.handlers.stop(toTargetStop(last));
+    if (last && this.client.state === 'stopped') this.handlers.stop(toTargetStop(last));
+    const assertion = this.client.lastAssert;
+    if (assertion && this.client.state === 'asserted') this.handlers.stop({ kind: 'assert', ...assertion });
   }
 
   setEventHandlers(handlers: TargetEvents): void {
@@ -128,7 +156,11 @@ export class KernelTarget implements DebugTarget {
     });
     this.client.on('trace', (text) => handlers.trace(text));
     this.client.on('wedge', (ev) => handlers.wedged(ev.message));
-    this.client.on('close', (err) => handlers.close(err ? err.message : 'closed'));
+    this.client.on('close', (err) => {
+      const reason = err ? err.message : 'closed';
+      if (this.linkLossHandler) this.linkLossHandler(reason);
+      else handlers.close(reason);
+    });
   }
 
   readMemory(address: bigint, length: number): Promise<Buffer> {
@@ -140,8 +172,12 @@ export class KernelTarget implements DebugTarget {
   pageWalk(address: bigint) {
     return this.client.traversePageTable(address);
   }
-  updateBreakpoints(update: BreakpointUpdate): Promise<void> {
-    return this.client.updateBreakpoints(update);
+  async updateBreakpoints(update: BreakpointUpdate): Promise<void> {
+    try {
+      await this.client.updateBreakpoints(update);
+    } finally {
+      this.changeListener?.();
+    }
   }
   resume(kind: 'continue' | 'step'): Promise<void> {
     // Never SingleStep: its transient breakpoint stays in the kernel's list (flaw 5).

@@ -6,6 +6,7 @@
 import type { CommandModule } from 'yargs';
 import { JosgdbError } from '../common/errors';
 import { startBridge } from '../bridge/bridge';
+import { defaultSnapshotPath } from '../bridge/session-snapshot';
 import { isLoopback, parseListenAddress } from './listen-address';
 import { createLogger, LOG_LEVELS, type LogLevel } from './logging';
 
@@ -17,6 +18,9 @@ interface ServeArgs {
   'packet-log'?: string;
   baud?: number;
   'handshake-timeout': number;
+  attach: boolean;
+  'state-file'?: string;
+  reconnect: boolean;
 }
 
 export const serveCommand: CommandModule<object, ServeArgs> = {
@@ -35,8 +39,19 @@ export const serveCommand: CommandModule<object, ServeArgs> = {
       .option('packet-log', { type: 'string', describe: 'write every packet on both links, timestamped, to this file' })
       .option('baud', { type: 'number', describe: 'baud rate of a serial device (default 38400, as josx64 programs it)' })
       .option('handshake-timeout', { type: 'number', default: 120, describe: 'seconds to wait for the kernel to answer the handshake' })
+      .option('attach', {
+        type: 'boolean',
+        default: false,
+        describe: 'the kernel is already connected (josgdb was restarted): attach from the saved session, no handshake',
+      })
+      .option('state-file', {
+        type: 'string',
+        describe: 'where the session state for --attach is kept (default: one file per target under $XDG_STATE_HOME/josgdb)',
+      })
+      .option('reconnect', { type: 'boolean', default: true, describe: 'reopen a dropped target link and carry on (--no-reconnect to exit instead)' })
       .example('$0 serve --target tcp:127.0.0.1:5555', 'QEMU started with -serial tcp:127.0.0.1:5555,server=on,wait=off,nodelay=on')
       .example('$0 serve --target /dev/ttyUSB0 --baud 115200', 'a real machine on a USB serial adapter')
+      .example('$0 serve --target tcp:127.0.0.1:5555 --attach', 'restart the bridge while the kernel stays connected')
       .example('gdb -ex "target remote 127.0.0.1:1234"', 'then, in another terminal, attach gdb'),
   handler: async (args) => {
     const listen = parseListenAddress(args.listen);
@@ -59,13 +74,16 @@ export const serveCommand: CommandModule<object, ServeArgs> = {
       packetLogPath: args['packet-log'],
       handshakeTimeoutMs: args['handshake-timeout'] * 1000,
       onNoise: (line) => log.debug({ channel: 'pre-handshake' }, line),
+      stateFile: args['state-file'] ?? defaultSnapshotPath(args.target),
+      attach: args.attach,
+      reconnect: args.reconnect,
     });
     await new Promise<void>((resolve) => {
       const stop = () => resolve();
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);
-      bridge.client.on('close', () => {
-        log.error(`the target link ${args.target} closed; restart josgdb when the target is back`);
+      void bridge.targetLost.then((reason) => {
+        log.error(`the target link ${args.target} is gone (${reason}); restart josgdb when the target is back (with --attach if the kernel kept running)`);
         resolve();
       });
     });

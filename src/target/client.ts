@@ -123,6 +123,10 @@ export interface ConnectOptions {
   attach?: boolean;
   info?: KernelInfo;
   state?: 'running' | 'stopped' | 'asserted';
+  /** With attach to a stopped kernel: the stop it is sitting in (it will not send it again). */
+  lastStop?: StopEvent;
+  /** With attach to an asserted kernel: the assert it reported. */
+  lastAssert?: AssertEvent;
 }
 
 export interface SafeReadResult {
@@ -167,6 +171,7 @@ export class KernelClient extends TypedEmitter<KernelClientEvents> {
   private currentState: KernelState = 'disconnected';
   private kernelInfo: KernelInfo | undefined;
   private stop: StopEvent | undefined;
+  private assertion: AssertEvent | undefined;
   private isWedged = false;
   private subscribed = false;
 
@@ -186,7 +191,7 @@ export class KernelClient extends TypedEmitter<KernelClientEvents> {
   private garbageSinceLog = 0;
 
   constructor(
-    private readonly link: Link,
+    private link: Link,
     opts: KernelClientOptions = {},
   ) {
     super((event, err) => this.log.error({ err }, `a '${event}' listener threw: ${errorMessage(err)}`));
@@ -220,6 +225,11 @@ export class KernelClient extends TypedEmitter<KernelClientEvents> {
   /** The last stop (kept while running, for reference). */
   get lastStop(): StopEvent | undefined {
     return this.stop;
+  }
+
+  /** The assert the kernel is sitting in (state 'asserted'). */
+  get lastAssert(): AssertEvent | undefined {
+    return this.currentState === 'asserted' ? this.assertion : undefined;
   }
 
   /** An unmapped read faulted inside the kernel: only a reboot recovers it. */
@@ -256,6 +266,8 @@ export class KernelClient extends TypedEmitter<KernelClientEvents> {
       }
       this.kernelInfo = opts.info;
       this.decoder.reset({ connected: true });
+      this.stop = opts.lastStop;
+      this.assertion = opts.lastAssert;
       this.setState(opts.state ?? 'stopped');
       this.log.info({ state: this.currentState }, 'attached to a connected kernel: no handshake sent');
       return Promise.resolve(opts.info);
@@ -308,6 +320,33 @@ export class KernelClient extends TypedEmitter<KernelClientEvents> {
   private failHandshake(code: ErrorCode, message: string): void {
     const h = this.endHandshake();
     if (h) h.reject(withOrigin(new JosgdbError(code, message), h.origin));
+  }
+
+  /**
+   * Continues on a new link after the old one dropped (a TCP hop or a USB serial
+   * adapter went away while the kernel kept its state). The kernel is already
+   * connected, so this attaches: no handshake. Listeners and state carry over.
+   */
+  replaceLink(link: Link, attach: Pick<ConnectOptions, 'state' | 'lastStop' | 'lastAssert'>): Promise<KernelInfo> {
+    if (!this.link.closed) return Promise.reject(new JosgdbError('BAD_ARGUMENT', 'replaceLink: the current link is still open'));
+    if (!this.kernelInfo) return Promise.reject(new JosgdbError('NOT_CONNECTED', 'replaceLink: the kernel never connected: handshake instead'));
+    this.link = link;
+    this.subscribed = false;
+    return this.connect({ attach: true, info: this.kernelInfo, ...attach });
+  }
+
+  /**
+   * Drops what the client believes about the kernel's connection, so the next
+   * connect() handshakes. For an attach that turned out wrong: the kernel did not
+   * answer, so it rebooted and waits for `josx` again.
+   */
+  forgetConnection(reason: string): void {
+    this.rejectAll('NOT_CONNECTED', (p) => `${p.what} abandoned: ${reason}`);
+    this.kernelInfo = undefined;
+    this.stop = undefined;
+    this.assertion = undefined;
+    this.decoder.reset({ connected: false });
+    this.setState('disconnected');
   }
 
   /** Closes the link (pending requests are rejected with LINK_CLOSED). */
@@ -389,7 +428,8 @@ export class KernelClient extends TypedEmitter<KernelClientEvents> {
         case 'assert':
           this.setState('asserted');
           this.stop = undefined;
-          this.emit('assert', { cond: ev.cond, file: ev.file, line: ev.line });
+          this.assertion = { cond: ev.cond, file: ev.file, line: ev.line };
+          this.emit('assert', this.assertion);
           break;
         case 'wedge':
           this.onWedge(ev);

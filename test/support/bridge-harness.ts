@@ -2,7 +2,13 @@
 import pino from 'pino';
 import { startBridge, type RunningBridge } from '../../src/bridge/bridge';
 
-export async function bridgeTo(target: string, opts: { packetLogPath?: string } = {}): Promise<RunningBridge> {
+export interface BridgeHarnessOptions {
+  packetLogPath?: string;
+  stateFile?: string;
+  attach?: boolean;
+}
+
+export async function bridgeTo(target: string, opts: BridgeHarnessOptions = {}): Promise<RunningBridge> {
   const level = (process.env.JOSGDB_TEST_LOG as pino.Level | undefined) ?? 'silent';
   return startBridge({
     target,
@@ -11,5 +17,8 @@ export async function bridgeTo(target: string, opts: { packetLogPath?: string } 
     log: pino({ level }, pino.destination(2)),
     handshakeTimeoutMs: 90_000,
     packetLogPath: opts.packetLogPath,
+    stateFile: opts.stateFile,
+    attach: opts.attach,
+    reconnectDelayMs: { initial: 50, max: 500 },
   });
 }

@@ -205,6 +205,11 @@ export class FakeKernel extends EventEmitter {
     if (this.phase === 'booting') this.emitBootNoise();
   }
 
+  /** Drops the current host connection (a pulled cable); the kernel keeps its state, as under QEMU. */
+  dropConnection(): void {
+    this.client?.destroy();
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     if (this.timer) clearImmediate(this.timer);
