@@ -1,0 +1,93 @@
+/**
+ * The model-to-DWARF translation of one compile unit into its DIE tree:
+ * DW_TAG_compile_unit with name, directory, producer, language, line table and
+ * address ranges, and a DW_TAG_subprogram per function. Types, variables and
+ * scopes will be added here as children of the same tree.
+ */
+import type { ModelCompileUnit, ModelFunction } from '../symbols/debug-model';
+import type { RvaRange } from './address-ranges';
+import { DW_AT, DW_LANG, DW_TAG } from './constants';
+import { Die } from './die';
+import { FRAME_BASE_CFA } from './expr';
+
+export interface CompileUnitDieInput {
+  cu: ModelCompileUnit;
+  /** Source paths already in output form (see paths.ts). */
+  name: string;
+  compDir: string | undefined;
+  producer: string;
+  loadBase: bigint;
+  /** Offset of the unit's line program in .debug_line. */
+  stmtList: number;
+  /** The unit's merged code ranges. */
+  ranges: readonly RvaRange[];
+  /** Offset of the unit's range list in .debug_ranges; needed when `ranges` has more than one entry. */
+  rangesOffset: number | undefined;
+  /** DWARF file number per model file index. */
+  fileNumbers: readonly number[];
+}
+
+const U32_LIMIT = 0x1_0000_0000;
+
+export function dwarfLanguage(language: ModelCompileUnit['language']): number | undefined {
+  switch (language) {
+    case 'c':
+      return DW_LANG.C99;
+    case 'c++':
+      return DW_LANG.C_plus_plus;
+    case 'asm':
+      return DW_LANG.Mips_Assembler; // the generic assembler code gdb and lldb both know
+    default:
+      return undefined; // unknown: leave it to the debugger's default
+  }
+}
+
+/** Whether the unit's ranges need DW_AT_ranges rather than one low_pc/high_pc pair. */
+export function needsRangeList(ranges: readonly RvaRange[]): boolean {
+  return ranges.length > 1 || (ranges.length === 1 && ranges[0].end - ranges[0].start >= U32_LIMIT);
+}
+
+/** Functions in address order (then name), so the output does not depend on input order. */
+function sortedFunctions(functions: readonly ModelFunction[]): ModelFunction[] {
+  return [...functions].sort((a, b) => a.rva - b.rva || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+function subprogramDie(parent: Die, fn: ModelFunction, input: CompileUnitDieInput): void {
+  const die = parent.child(DW_TAG.subprogram).strp(DW_AT.name, fn.name);
+  if (fn.external) die.flag(DW_AT.external);
+  if (fn.declFile !== undefined) {
+    const number = input.fileNumbers[fn.declFile];
+    if (number !== undefined) die.udata(DW_AT.decl_file, number);
+  }
+  if (fn.declLine !== undefined && fn.declLine > 0) die.udata(DW_AT.decl_line, fn.declLine);
+  die.addr(DW_AT.low_pc, input.loadBase + BigInt(fn.rva));
+  // A size-0 function keeps only its entry address: an empty [low, high) would be
+  // an invalid range, and the symbol table still names it.
+  if (fn.size > 0) die.data4(DW_AT.high_pc, fn.size); // DWARF 4: a constant high_pc is a length
+  die.exprloc(DW_AT.frame_base, FRAME_BASE_CFA);
+}
+
+export function compileUnitDie(input: CompileUnitDieInput): Die {
+  const { cu } = input;
+  const root = new Die(DW_TAG.compile_unit);
+  root.strp(DW_AT.producer, input.producer);
+  const language = dwarfLanguage(cu.language);
+  if (language !== undefined) root.data2(DW_AT.language, language);
+  root.strp(DW_AT.name, input.name);
+  if (input.compDir !== undefined) root.strp(DW_AT.comp_dir, input.compDir);
+  root.secOffset(DW_AT.stmt_list, input.stmtList);
+
+  const ranges = input.ranges;
+  if (!needsRangeList(ranges) && ranges.length === 1) {
+    root.addr(DW_AT.low_pc, input.loadBase + BigInt(ranges[0].start));
+    root.data4(DW_AT.high_pc, ranges[0].end - ranges[0].start);
+  } else if (ranges.length > 0) {
+    if (input.rangesOffset === undefined) throw new Error(`compile unit ${cu.name}: range list offset missing`);
+    // Base address 0: the range list holds absolute addresses.
+    root.addr(DW_AT.low_pc, 0n);
+    root.secOffset(DW_AT.ranges, input.rangesOffset);
+  }
+
+  for (const fn of sortedFunctions(cu.functions)) subprogramDie(root, fn, input);
+  return root;
+}

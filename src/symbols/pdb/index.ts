@@ -1,0 +1,27 @@
+/** PDB reading: the facade, the symbol index, the debug model and the image match check. */
+export { openPdb, PdbFile } from './pdb-file';
+export { buildSymbolIndex, SymbolIndex } from './symbol-index';
+export type { FunctionHit, IndexedFunction, LineHit, LineLocation, NameHit, SymbolIndexOptions } from './symbol-index';
+export { buildDebugModel, buildDebugModelFrom } from './debug-model-builder';
+export type { BuildInfo, DebugModelOptions, DebugModelResult } from './debug-model-builder';
+export { checkPdbMatchesImage, normalizeGuid, PdbMismatchError } from './pdb-match';
+export type { DebugIdentity, PdbIdentity, PdbMatch } from './pdb-match';
+export { collectPdbSymbols } from './pdb-symbols';
+export type { CollectedSymbols } from './pdb-symbols';
+export type { PdbInfo } from './info-stream';
+export type { DbiStream } from './dbi-stream';
+export type { DbiHeader } from './dbi-header';
+export type { DbiModule } from './dbi-modules';
+export type { SectionContribution } from './section-contribs';
+export type { SectionHeader } from './section-headers';
+export type { StringTable } from './string-table';
+export type { PublicsStream } from './publics-stream';
+export type { GlobalsStream } from './globals-stream';
+export type { ModuleStream } from './module-stream';
+export type { FileChecksum, InlineeSourceLine, LinesSubsection } from './c13-subsections';
+export { decodeSymbolAt, decodeSymbols, isProc, isScopeEnd, isScopeStart } from './symbol-records';
+export type { CvSymbol, CvSymbolKind, ProcSymbol, PublicSymbol } from './symbol-records';
+export { buildSymbolTree, walkScope } from './symbol-scopes';
+export type { SymbolScope, SymbolTree } from './symbol-scopes';
+export { S as SymbolKind, symbolKindName } from './symbol-kinds';
+export { cvRegisterName } from './cv-registers';

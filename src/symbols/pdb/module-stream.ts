@@ -1,0 +1,97 @@
+/**
+ * A module's debug stream: signature 4 (C13), the module's symbol records,
+ * legacy C11 lines (skipped), C13 subsections, then global references. The
+ * sizes come from the module's DBI record, so they are checked against the
+ * stream before anything is read.
+ */
+import { CvReader } from '../codeview/cv-reader';
+import {
+  DEBUG_S_FILECHKSMS,
+  DEBUG_S_IGNORE,
+  DEBUG_S_INLINEELINES,
+  DEBUG_S_LINES,
+  readFileChecksums,
+  readInlineeLines,
+  readLines,
+  readSubsections,
+} from './c13-subsections';
+import type { FileChecksum, InlineeSourceLine, LinesSubsection, RawSubsection } from './c13-subsections';
+import type { DbiModule } from './dbi-modules';
+import { decodeSymbols } from './symbol-records';
+import type { CvSymbol } from './symbol-records';
+import { buildSymbolTree } from './symbol-scopes';
+import type { SymbolTree } from './symbol-scopes';
+import { streamPart } from './streams';
+
+export const CV_SIGNATURE_C13 = 4;
+
+export interface ModuleStream {
+  module: DbiModule;
+  streamIndex: number;
+  part: string;
+  symbols: CvSymbol[];
+  subsections: RawSubsection[];
+  lines: LinesSubsection[];
+  /** Checksum entries by their offset in the checksum subsection. */
+  checksums: Map<number, FileChecksum>;
+  inlineeLines: InlineeSourceLine[];
+  /** Subsections of kinds this reader does not decode. */
+  otherSubsections: RawSubsection[];
+  /** Lazily built scope tree of `symbols`. */
+  tree(): SymbolTree;
+}
+
+export function modulePart(module: DbiModule, streamIndex: number): string {
+  return streamPart(streamIndex, `module ${module.index} '${module.moduleName}'`);
+}
+
+export function readModuleStream(data: Uint8Array, module: DbiModule, streamIndex: number): ModuleStream {
+  const part = modulePart(module, streamIndex);
+  const r = new CvReader(data, 'PDB', part);
+  const symEnd = module.symByteSize;
+  const c13Start = symEnd + module.c11ByteSize;
+  const c13End = c13Start + module.c13ByteSize;
+  if (c13End > data.length) {
+    r.fail(`module record says ${symEnd} symbol + ${module.c11ByteSize} C11 + ${module.c13ByteSize} C13 bytes, the stream has ${data.length}`, 0);
+  }
+  let symbols: CvSymbol[] = [];
+  if (symEnd > 0) {
+    const signature = r.u32();
+    if (signature !== CV_SIGNATURE_C13) r.fail(`module stream signature ${signature}, expected ${CV_SIGNATURE_C13} (C13)`, 0);
+    symbols = decodeSymbols(data, 'PDB', part, 4, symEnd);
+  }
+  const subsections = readSubsections(new CvReader(data.subarray(c13Start, c13End), 'PDB', part, 0, c13Start));
+  const lines: LinesSubsection[] = [];
+  const checksums = new Map<number, FileChecksum>();
+  const inlineeLines: InlineeSourceLine[] = [];
+  const otherSubsections: RawSubsection[] = [];
+  for (const sub of subsections) {
+    if (sub.kind & DEBUG_S_IGNORE) continue;
+    switch (sub.kind) {
+      case DEBUG_S_LINES:
+        lines.push(readLines(sub, 'PDB', part));
+        break;
+      case DEBUG_S_FILECHKSMS:
+        for (const c of readFileChecksums(sub, 'PDB', part)) checksums.set(c.entryOffset, c);
+        break;
+      case DEBUG_S_INLINEELINES:
+        for (const l of readInlineeLines(sub, 'PDB', part)) inlineeLines.push(l);
+        break;
+      default:
+        otherSubsections.push(sub);
+    }
+  }
+  let tree: SymbolTree | undefined;
+  return {
+    module,
+    streamIndex,
+    part,
+    symbols,
+    subsections,
+    lines,
+    checksums,
+    inlineeLines,
+    otherSubsections,
+    tree: () => (tree ??= buildSymbolTree(symbols)),
+  };
+}
