@@ -347,9 +347,12 @@ export class Session {
     this.stopWaiters = [];
     for (const w of waiters) w.resolve(this.current);
     const release = this.releaseAtNextStop;
-    if (release && waiters.length === 0) {
+    if (release) {
       this.releaseAtNextStop = undefined;
-      this.release(release).catch((err) => this.log.error(`could not release the target: ${err instanceof Error ? err.message : err}`));
+      // A debugger that connected meanwhile may already wait for this stop: the
+      // previous session's breakpoints still go, but the target stays stopped for it.
+      const resume = release.resume && waiters.length === 0;
+      this.release({ resume }).catch((err) => this.log.error(`could not release the target: ${err instanceof Error ? err.message : err}`));
     }
   }
 
