@@ -6,7 +6,7 @@
  * all start a bridge through `startBridge`.
  */
 import type { Logger } from 'pino';
-import { withTimeout } from '../common/async';
+import { sleep, withTimeout } from '../common/async';
 import { errorMessage } from '../common/errors';
 import type { Link } from '../link/link';
 import { openLink } from '../link/open';
@@ -18,6 +18,9 @@ import { LinkRecovery } from './link-recovery';
 import { PacketLog } from './packet-log';
 import { Session } from './session';
 import { SnapshotStore, type SessionSnapshot } from './session-snapshot';
+import { HostFiles } from './host-files';
+import { symbolLookup } from './symbol-lookup';
+import { loadSymbols, type LoadedSymbols } from '../symbols/loader';
 
 export interface BridgeOptions {
   /** tcp:HOST:PORT, unix:PATH, serial:DEVICE[:BAUD] or a device path. */
@@ -36,14 +39,25 @@ export interface BridgeOptions {
   attach?: boolean;
   /** Reopen a dropped target link and carry on (default true). */
   reconnect?: boolean;
+  /** Where the image and its PDB are: gdb then gets names and lines over the connection. */
+  symbols?: SymbolOptions;
   /** Retry delays of the link recovery (tests shorten them). */
   reconnectDelayMs?: { initial: number; max: number };
+}
+
+export interface SymbolOptions {
+  image?: string;
+  pdb?: string;
+  symbolPath?: string[];
+  cacheDir?: string;
 }
 
 export interface RunningBridge {
   session: Session;
   server: GdbServer;
   client: KernelClient;
+  /** The symbols gdb is served; undefined without --image/--pdb. */
+  symbols: LoadedSymbols | undefined;
   /** The gdb port actually listened on (useful with port 0). */
   port: number;
   /** Resolves when the target link is gone for good (recovery gave up or was off). */
@@ -118,9 +132,26 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
           maxDelayMs: options.reconnectDelayMs?.max,
         });
 
+  // After `kill` on a target with reset, the machine reboots: handshake with the
+  // new boot, whose first stop (at main) the session is waiting for.
+  target.onReset(() => {
+    log.info('the target is rebooting (reset); waiting for it to handshake again');
+    client
+      .connect({ handshakeTimeoutMs: options.handshakeTimeoutMs, onNoise: options.onNoise })
+      .then((again) => log.info(`target connected again after the reset, image at 0x${again.imageBase.toString(16)}`))
+      .catch((err) => {
+        log.error(`the target did not come back after the reset: ${errorMessage(err)}`);
+        target.endSession(`no handshake after the reset: ${errorMessage(err)}`);
+      });
+  });
+
   // The first stop can come in the same chunk as the connection info, before the session listened.
   target.replayLastStop();
+  const symbols = options.symbols ? await loadTargetSymbols(options.symbols, info, client, log) : undefined;
+  const symbolFile = symbols ? serveSymbolFile(symbols, info.imageBase) : undefined;
   const server = new GdbServer({
+    symbolFile,
+    symbols: symbols?.index ? symbolLookup(symbols.index, info.imageBase, symbols.image.sizeOfImage) : undefined,
     host: options.listenHost,
     port: options.listenPort,
     session,
@@ -144,6 +175,7 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
     session,
     server,
     client,
+    symbols,
     port: server.address.port,
     targetLost,
     async close() {
@@ -239,4 +271,55 @@ function persistSession(
       if (scheduled) save();
     },
   };
+}
+
+/**
+ * Reads the image and its PDB. Without an image file the image is read out of
+ * target memory at the reported base, which needs a stopped kernel (the first
+ * stop at main is one). Problems are warnings: gdb still works without symbols.
+ */
+async function loadTargetSymbols(
+  options: SymbolOptions,
+  info: KernelInfo,
+  client: KernelClient,
+  log: Logger,
+): Promise<LoadedSymbols | undefined> {
+  if (options.image === undefined) {
+    // The first stop (at main) follows the connection info shortly.
+    for (let waited = 0; client.state === 'running' && waited < 10_000; waited += 50) await sleep(50);
+  }
+  const readImage =
+    options.image === undefined
+      ? async (rva: number, length: number) => {
+          if (client.state !== 'stopped') throw new Error('the image can only be read while the kernel is stopped');
+          return client.readMemory(info.imageBase + BigInt(rva), length);
+        }
+      : undefined;
+  try {
+    const loaded = await loadSymbols({
+      image: options.image,
+      readImage,
+      pdb: options.pdb,
+      symbolPath: options.symbolPath,
+      cacheDir: options.cacheDir,
+      log: log.child({ layer: 'symbols' }),
+    });
+    for (const warning of loaded.warnings) log.warn(warning);
+    log.info(
+      `symbols: ${loaded.imageName} from ${loaded.modelSource === 'pdb' ? loaded.pdbPath : 'the image alone (no matching PDB)'}, ` +
+        `loaded at 0x${info.imageBase.toString(16)}`,
+    );
+    return loaded;
+  } catch (err) {
+    log.warn(`no symbols: ${errorMessage(err)}`);
+    return undefined;
+  }
+}
+
+/** The symbol file as gdb asks for it through `target:` (qXfer:exec-file, then vFile). */
+function serveSymbolFile(symbols: LoadedSymbols, loadBase: bigint): { name: string; files: HostFiles } {
+  const files = new HostFiles();
+  const name = `/josgdb/${symbols.imageName}.debug`;
+  files.serve(name, () => symbols.debugElf(loadBase));
+  return { name, files };
 }

@@ -6,6 +6,8 @@
  * which is how RSP says "not supported".
  */
 import type { Logger } from 'pino';
+import { FileIoErrno, hostIoReply, type HostFiles, type HostIoResult } from './host-files';
+import type { SymbolLookup } from './symbol-lookup';
 import { errorMessage, isJosgdbError, JosgdbError } from '../common/errors';
 import {
   buildQSupportedReply,
@@ -37,6 +39,8 @@ export const PACKET_SIZE = 0x4000;
 /** The one thread josgdb shows: the CPU the kernel debugger runs on. */
 export const THREAD_ID = 1;
 
+const LLDB_ONLY_PACKETS: ReadonlySet<string> = new Set(['qHostInfo', 'qProcessInfo', 'QThreadSuffixSupported', 'QListThreadsInStopReply', 'qGDBServerVersion', 'QEnableErrorStrings', 'jThreadsInfo', 'qRegisterInfo']);
+
 const BREAKPOINT_TYPE_NUMBER = { software: 0, hardware: 1, write: 2, read: 3, access: 4 } as const;
 
 /** What a handler set needs from the connection it serves. */
@@ -53,6 +57,10 @@ export interface GdbHandlerContext {
   log: Logger;
   linkDescription: string;
   setLogLevel(level: string): boolean;
+  /** The symbol file gdb may load through Host I/O (`qXfer:exec-file:read` names it). */
+  symbolFile?: { name: string; files: HostFiles };
+  /** What `monitor sym/addr/disas` look names up in. */
+  symbols?: SymbolLookup;
 }
 
 type Reply = string | Buffer | null;
@@ -80,12 +88,30 @@ export function toRspError(err: unknown): RspError {
   return new RspError(RspErrno.EIO, message);
 }
 
+/**
+ * gdb prints a refused register write's reply verbatim ("Could not write register
+ * "rax"; remote failure reply '...'"): a refusal the user can do nothing about
+ * (UNSUPPORTED, an assert) goes out as `E.<why>` instead of a bare errno.
+ */
+async function textualRefusal(write: () => Promise<void>): Promise<void> {
+  try {
+    await write();
+  } catch (err) {
+    if (isJosgdbError(err, 'UNSUPPORTED') || isJosgdbError(err, 'TARGET_ASSERT')) {
+      throw new RspError(toRspError(err).errno, errorMessage(err), { textual: true });
+    }
+    throw err;
+  }
+}
+
 export class GdbHandlers {
   private readonly table: HandlerTable;
   private running: Promise<void> | undefined;
   private interruptNoticeShown = false;
   /** swbreak/hwbreak stop reasons the client announced it understands (watch kinds are always known). */
   private clientReasons = new Set<string>();
+  /** The client sent a packet only lldb sends (it asks them before any breakpoint). */
+  private lldbClient = false;
   private readonly stopTraceForwarding: () => void;
 
   constructor(private readonly ctx: GdbHandlerContext) {
@@ -102,7 +128,8 @@ export class GdbHandlers {
   }
 
   get capabilities(): ReadonlySet<string> {
-    return this.ctx.session.target.features;
+    const features = this.ctx.session.target.features;
+    return this.ctx.symbolFile ? new Set([...features, 'symbols']) : features;
   }
 
   async handle(cmd: RspCommand | MalformedCommand): Promise<Reply> {
@@ -110,6 +137,7 @@ export class GdbHandlers {
       this.ctx.log.warn({ packet: cmd.payload.toString('latin1').slice(0, 80) }, `malformed packet from gdb: ${cmd.error.message}`);
       throw cmd.error;
     }
+    if (LLDB_ONLY_PACKETS.has(cmd.kind)) this.lldbClient = true;
     const handler = this.table[cmd.kind] as Handler<typeof cmd.kind> | undefined;
     if (!handler) return '';
     try {
@@ -138,10 +166,14 @@ export class GdbHandlers {
     this.interruptNoticeShown = true;
   }
 
-  /** The stop reply for `stop`, with any console line sent first. */
-  private stopReply(stop: SessionStop, registers?: ReadonlyMap<string, RspRegisterValue | undefined>): string {
+  /**
+   * The stop reply for `stop`, with any console line sent first when `console` (only
+   * while gdb waits for a resume to end: an `O` packet anywhere else, e.g. before the
+   * reply to `?`, is taken as the reply itself and every later reply is off by one).
+   */
+  private stopReply(stop: SessionStop, registers: ReadonlyMap<string, RspRegisterValue | undefined> | undefined, console: boolean): string {
     const { description } = stop;
-    if (description.console) for (const p of consoleOutputPackets(description.console + '\n')) this.ctx.peer.send(p);
+    if (console && description.console) for (const p of consoleOutputPackets(description.console + '\n')) this.ctx.peer.send(p);
     return buildStopReply({
       signal: description.signal,
       thread: THREAD_ID,
@@ -153,9 +185,9 @@ export class GdbHandlers {
     });
   }
 
-  private async stopReplyFor(stop: SessionStop): Promise<string> {
+  private async stopReplyFor(stop: SessionStop, options: { console: boolean }): Promise<string> {
     const registers = stop.stop.kind === 'assert' ? undefined : await this.ctx.session.readRegisters();
-    return this.stopReply(stop, registers);
+    return this.stopReply(stop, registers, options.console);
   }
 
   /** Starts a resume; the stop reply is sent when the target stops, not as this command's reply. */
@@ -164,13 +196,13 @@ export class GdbHandlers {
     if (session.status === 'asserted' && session.currentStop) {
       const stop = session.currentStop;
       for (const p of consoleOutputPackets('josgdb: the kernel stopped in an assert and cannot resume or step; reboot the target to go on.\n')) peer.send(p);
-      void this.stopReplyFor(stop).then((r) => peer.send(r));
+      void this.stopReplyFor(stop, { console: true }).then((r) => peer.send(r));
       return null;
     }
     const run = (async () => {
       try {
         const stop = await session.resume(action);
-        peer.send(await this.stopReplyFor(stop));
+        peer.send(await this.stopReplyFor(stop, { console: true }));
       } catch (err) {
         log.error(`resume failed: ${errorMessage(err)}`);
         for (const p of consoleOutputPackets(`josgdb: ${errorMessage(err)}\n`)) peer.send(p);
@@ -210,10 +242,19 @@ export class GdbHandlers {
       QStartNoAckMode: () => 'OK',
       vMustReplyEmpty: () => '',
       qXferRead: (cmd) => {
+        if (cmd.object === 'exec-file' && this.ctx.symbolFile) {
+          return qXferRead(this.ctx.symbolFile.name, cmd.offset, cmd.length);
+        }
         if (cmd.object !== 'features' || cmd.annex !== 'target.xml') return '';
         return qXferRead(targetXml(), cmd.offset, cmd.length);
       },
-      haltReason: async () => this.stopReplyFor(await session.waitForStop()),
+      vFile: (cmd) => this.hostIo(cmd),
+      haltReason: async () => {
+        // gdb connecting to a target that runs (a previous debugger detached) expects it
+        // stopped: break in where the target can. Without break-in, wait for its next stop.
+        if (session.status === 'running' && session.target.breakIn) await session.interrupt();
+        return this.stopReplyFor(await session.waitForStop(), { console: false });
+      },
       qAttached: () => '1',
       qOffsets: () => 'Text=0;Data=0;Bss=0',
       qSymbol: () => 'OK',
@@ -239,15 +280,17 @@ export class GdbHandlers {
           if (typeof value !== 'bigint') continue;
           if (current.get(name) !== value) writes.set(name, value);
         }
-        if (writes.size > 0) await session.writeRegisters(writes);
+        if (writes.size > 0) await textualRefusal(() => session.writeRegisters(writes));
         return 'OK';
       },
       writeRegister: async (cmd) => {
         const reg = registerByNumber(cmd.regnum);
         if (!reg) throw new RspError(RspErrno.EINVAL, `no register number ${cmd.regnum}`);
         const value = decodeRegisterValue(reg, cmd.value);
-        if (typeof value !== 'bigint') throw new JosgdbError('UNSUPPORTED', `register ${reg.name} cannot be written on this target`);
-        await session.writeRegisters(new Map([[reg.name, value]]));
+        await textualRefusal(async () => {
+          if (typeof value !== 'bigint') throw new JosgdbError('UNSUPPORTED', `register ${reg.name} cannot be written on this target`);
+          await session.writeRegisters(new Map([[reg.name, value]]));
+        });
         return 'OK';
       },
 
@@ -267,12 +310,18 @@ export class GdbHandlers {
       insertBreakpoint: async (cmd) => {
         const type = BREAKPOINT_TYPE_NUMBER[cmd.type];
         if (type !== 0 && !session.target.setHwBreakpoint) return '';
+        // x86 has no read-only watchpoint. gdb, told so (as gdbserver does), emulates
+        // `rwatch` with an access watchpoint (Z4) and ignores hits that changed the
+        // value; a read/write slot answered as Z3 would show every store as a read.
+        // lldb expects lldb-server's read/write slot reported as a read watchpoint.
+        if (type === 3 && !this.lldbClient) return '';
         await session.insertBreakpoint(type, cmd.addr, cmd.size);
         return 'OK';
       },
       removeBreakpoint: async (cmd) => {
         const type = BREAKPOINT_TYPE_NUMBER[cmd.type];
         if (type !== 0 && !session.target.setHwBreakpoint) return '';
+        if (type === 3 && !this.lldbClient) return '';
         await session.removeBreakpoint(type, cmd.addr, cmd.size);
         return 'OK';
       },
@@ -290,8 +339,9 @@ export class GdbHandlers {
         return 'OK';
       },
       kill: async () => {
-        await session.release({ resume: !session.target.reset });
-        if (session.target.reset && session.status !== 'disconnected') await session.target.reset();
+        // With `reset` the machine reboots: nothing to release, the new boot starts clean.
+        if (session.target.reset && session.status !== 'disconnected') await session.reset();
+        else await session.release({ resume: true });
         this.ctx.peer.closeAfterReply();
         return 'OK';
       },
@@ -299,11 +349,44 @@ export class GdbHandlers {
       monitor: async (cmd) =>
         monitorReply(
           await runMonitorCommand(
-            { session, linkDescription: this.ctx.linkDescription, setLogLevel: this.ctx.setLogLevel },
+            { session, linkDescription: this.ctx.linkDescription, setLogLevel: this.ctx.setLogLevel, symbols: this.ctx.symbols },
             cmd.command,
           ),
         ),
     };
+  }
+
+  /** gdb loading the symbol file through the target: only the files josgdb serves are readable. */
+  private hostIo(cmd: CommandOf<'vFile'>): Reply {
+    const files = this.ctx.symbolFile?.files;
+    if (!files) return '';
+    let result: HostIoResult;
+    switch (cmd.op) {
+      case 'setfs':
+        result = { ok: true, value: 0 };
+        break;
+      case 'open':
+        result = files.openFile(cmd.filename, cmd.flags);
+        if (!result.ok) this.ctx.log.debug(`vFile:open ${cmd.filename} refused: ${result.why}`);
+        break;
+      case 'pread':
+        // Escaping can double binary data: keep the reply within our packet size.
+        result = files.pread(cmd.fd, Math.min(cmd.count, PACKET_SIZE / 2 - 64), cmd.offset);
+        break;
+      case 'fstat':
+        result = files.fstat(cmd.fd);
+        break;
+      case 'close':
+        result = files.close(cmd.fd);
+        break;
+      case 'readlink':
+      case 'unlink':
+        result = { ok: false, errno: FileIoErrno.ENOENT, why: `${cmd.filename} is not a file josgdb serves` };
+        break;
+      default:
+        result = { ok: false, errno: FileIoErrno.EACCES, why: 'josgdb serves read-only files' };
+    }
+    return hostIoReply(result);
   }
 
   private resumeAt(addr: bigint | undefined, action: ResumeAction): Promise<Reply> | Reply {

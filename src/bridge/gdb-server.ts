@@ -11,7 +11,9 @@ import { errorMessage, JosgdbError } from '../common/errors';
 import { RspConnection } from '../rsp';
 import { GdbHandlers } from './gdb-handlers';
 import type { PacketLog } from './packet-log';
+import type { HostFiles } from './host-files';
 import type { Session } from './session';
+import type { SymbolLookup } from './symbol-lookup';
 
 export interface GdbServerOptions {
   host: string;
@@ -21,6 +23,9 @@ export interface GdbServerOptions {
   linkDescription: string;
   packetLog?: PacketLog;
   setLogLevel(level: string): boolean;
+  /** The synthesised symbol file gdb may load over the connection. */
+  symbolFile?: { name: string; files: HostFiles };
+  symbols?: SymbolLookup;
 }
 
 export class GdbServer {
@@ -82,6 +87,7 @@ export class GdbServer {
       return;
     }
     log.info(`debugger connected from ${peer}`);
+    this.options.symbolFile?.files.reset();
     const conn = new RspConnection(socket, {
       trace: packetLog ? (dir, text) => packetLog.write('gdb', dir, text) : undefined,
     });
@@ -91,6 +97,8 @@ export class GdbServer {
       log,
       linkDescription: this.options.linkDescription,
       setLogLevel: this.options.setLogLevel,
+      symbolFile: this.options.symbolFile,
+      symbols: this.options.symbols,
       peer: {
         send: (payload) => conn.sendAsync(payload),
         closeAfterReply: () => {

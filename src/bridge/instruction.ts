@@ -39,3 +39,50 @@ export function disassembleOne(bytes: Uint8Array, ip: bigint): string {
     decoder.free();
   }
 }
+
+export interface DisassembledLine {
+  address: bigint;
+  bytes: Buffer;
+  /** AT&T text, with the target's name appended for branches and calls when `nameOf` knows it. */
+  text: string;
+}
+
+/**
+ * Up to `count` instructions from `bytes` (which start at `ip`), stopping at the
+ * first one that does not decode or runs past the bytes given. Branch and call
+ * targets are named through `nameOf`, as `monitor disas` shows them.
+ */
+export function disassemble(
+  bytes: Uint8Array,
+  ip: bigint,
+  count: number,
+  nameOf: (address: bigint) => string | undefined = () => undefined,
+): DisassembledLine[] {
+  const decoder = new Decoder(64, bytes, DecoderOptions.None);
+  const formatter = new Formatter(FormatterSyntax.Gas);
+  formatter.uppercaseHex = false;
+  formatter.branchLeadingZeros = false;
+  const lines: DisassembledLine[] = [];
+  try {
+    decoder.ip = ip;
+    while (lines.length < count && decoder.canDecode) {
+      const at = decoder.ip;
+      const instruction = decoder.decode();
+      try {
+        if (instruction.isInvalid) break;
+        let text = formatter.format(instruction);
+        const branches = instruction.isCallNear || instruction.isJmpShortOrNear || instruction.isJccShortOrNear;
+        const name = branches ? nameOf(instruction.nearBranch64) : undefined;
+        if (name) text += ` <${name}>`;
+        const offset = Number(at - ip);
+        lines.push({ address: at, bytes: Buffer.from(bytes.subarray(offset, offset + instruction.length)), text });
+      } finally {
+        instruction.free();
+      }
+    }
+  } finally {
+    formatter.free();
+    decoder.free();
+  }
+  return lines;
+}

@@ -96,7 +96,12 @@ export class KernelTarget implements DebugTarget {
         };
       };
     }
-    if (has(Feature.Reset)) this.reset = () => client.reset();
+    if (has(Feature.Reset)) {
+      this.reset = async () => {
+        await client.reset();
+        this.resetListener?.();
+      };
+    }
     this.lastFrame = client.lastStop?.record.frame;
   }
 
@@ -111,6 +116,12 @@ export class KernelTarget implements DebugTarget {
   private handlers: TargetEvents | undefined;
   private linkLossHandler: ((reason: string) => void) | undefined;
   private changeListener: (() => void) | undefined;
+  private resetListener: (() => void) | undefined;
+
+  /** Called once a Reset went out: the machine reboots and must be handshaken again. */
+  onReset(listener: (() => void) | undefined): void {
+    this.resetListener = listener;
+  }
 
   /**
    * While set, a dropped link goes to `handler` instead of ending the session: the

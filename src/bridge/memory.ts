@@ -81,6 +81,12 @@ export class TargetMemory {
     this.cache = [];
   }
 
+  /** The target rebooted: no cached byte, page or recorded original is true any more. */
+  forget(): void {
+    this.newStop();
+    this.originals.clear();
+  }
+
   originalByte(address: bigint): number | undefined {
     return this.originals.get(address);
   }

@@ -5,13 +5,29 @@
  */
 import { hex } from '../common/bytes';
 import { errorMessage } from '../common/errors';
+import { disassemble } from './instruction';
 import { walkIsPresent } from './memory';
 import type { Session } from './session';
+import type { SymbolLookup } from './symbol-lookup';
 
 export interface MonitorContext {
   session: Session;
   linkDescription: string;
   setLogLevel(level: string): boolean;
+  /** Absent when no symbols are loaded: sym/addr say so, disas shows bare addresses. */
+  symbols?: SymbolLookup;
+}
+
+const NO_SYMBOLS = 'no symbols are loaded (start josgdb serve with --image/--pdb, or put the PDB where the image says)';
+
+/** An address as hex, or a symbol name when symbols are loaded. */
+function parseLocation(ctx: MonitorContext, text: string | undefined, what: string): bigint {
+  if (text !== undefined && ctx.symbols && !/^(0x)?[0-9a-f]+$/i.test(text)) {
+    const hits = ctx.symbols.addressOf(text);
+    if (hits.length === 0) throw new Error(`no symbol "${text}"`);
+    return hits[0]!.address;
+  }
+  return parseNumber(text, what);
 }
 
 interface MonitorCommand {
@@ -129,6 +145,50 @@ const COMMANDS: MonitorCommand[] = [
         if (slot) lines.push(`dr${i}:    ${['', 'hbreak', 'watch', 'rwatch', 'awatch'][slot.type]} ${hex(slot.address)} len ${slot.length}`);
       });
       return lines.join('\n') + '\n';
+    },
+  },
+  {
+    name: 'sym',
+    usage: 'sym ADDR',
+    help: 'the function (and file:line) an address is in',
+    async run(ctx, args) {
+      if (!ctx.symbols) throw new Error(NO_SYMBOLS);
+      const address = parseNumber(args[0], 'address');
+      return `${hex(address)}: ${ctx.symbols.describe(address) ?? 'not in any known function'}\n`;
+    },
+  },
+  {
+    name: 'addr',
+    usage: 'addr NAME',
+    help: 'the address of a function or variable',
+    async run(ctx, args) {
+      if (!ctx.symbols) throw new Error(NO_SYMBOLS);
+      const name = args.join(' ');
+      if (!name) throw new Error('missing name');
+      const hits = ctx.symbols.addressOf(name);
+      if (hits.length === 0) return `no symbol "${name}"\n`;
+      return hits.map((h) => `${u64(h.address)} ${h.kind.padEnd(8)} ${h.name}`).join('\n') + '\n';
+    },
+  },
+  {
+    name: 'disas',
+    usage: 'disas [ADDR|NAME [N]]',
+    help: 'disassemble N instructions (default 10) at ADDR (default rip)',
+    async run(ctx, args) {
+      const s = ctx.session;
+      const start = args[0] !== undefined ? parseLocation(ctx, args[0], 'address') : (await s.readRegisters()).get('rip');
+      if (typeof start !== 'bigint') throw new Error('no rip to start at: give an address');
+      const count = args[1] !== undefined ? Number(parseNumber(args[1], 'count')) : 10;
+      if (count < 1 || count > 200) throw new Error('count must be between 1 and 0xc8');
+      const bytes = await s.readMemory(start, Math.min(count * 15, 4096));
+      // Names without their file:line: the listing is dense enough.
+      const nameOf = (a: bigint) => ctx.symbols?.describe(a)?.replace(/ \(.*\)$/, '');
+      const lines = disassemble(bytes, start, count, nameOf).map((l) => {
+        const where = nameOf(l.address);
+        const label = where ? ` <${where}>` : '';
+        return `${u64(l.address)}${label}:  ${l.bytes.toString('hex').padEnd(20)} ${l.text}`;
+      });
+      return (lines.length ? lines.join('\n') : `${hex(start)}: (bad)`) + '\n';
     },
   },
   {

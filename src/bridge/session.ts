@@ -21,7 +21,8 @@ import {
 } from './registers';
 import { describeFault, Signal, StopDescription } from './stop-reason';
 
-export type SessionState = 'running' | 'stopped' | 'asserted' | 'wedged' | 'disconnected';
+/** `resetting`: the machine reboots (kill with `reset`); the next stop is the new boot's first. */
+export type SessionState = 'running' | 'stopped' | 'asserted' | 'wedged' | 'resetting' | 'disconnected';
 
 export interface HwSlot {
   type: 1 | 2 | 3 | 4; // gdb Z type: 1 hw break, 2 write, 3 read, 4 access
@@ -108,6 +109,11 @@ export class Session {
   // ---------------------------------------------------------------- registers
 
   async readRegisters(): Promise<Map<string, RegisterValue>> {
+    // An assert sends no register frame, yet gdb reads registers at every stop and
+    // cannot handle a stop without a pc ("PC register is not available", and the
+    // SIGABRT is never shown). So rip reads as 0, plainly not a code address, and
+    // every other register as unavailable; the console line names cond, file and line.
+    if (this.state === 'asserted') return new Map([['rip', 0n]]);
     const record = this.requireRecord();
     if (!this.registerCache) {
       this.registerCache = frameToRegisters(record.frame, record.control, { hideTrapFlag: this.stoppedByOwnStep });
@@ -118,6 +124,7 @@ export class Session {
   /** Registers that only the `full-context` record carries (FPU/SSE, segments, debug registers). */
   async readExtendedRegisters(): Promise<Map<string, RegisterValue>> {
     const values = await this.readRegisters();
+    if (this.state === 'asserted') return values;
     if (!this.contextFetched && this.target.readContext) {
       this.contextFetched = true;
       addExtendedContext(values, await this.target.readContext());
@@ -272,6 +279,34 @@ export class Session {
   }
 
   /**
+   * gdb's kill on a target with `reset`: the machine reboots. Nothing of the old boot
+   * survives it, so the session forgets it all first: gdb's breakpoints, the hardware
+   * slots, the original bytes it recorded, the current stop. The new boot arms its own
+   * breakpoint at main again, so the kernel's list is unknown, as after the first
+   * handshake. The session waits in `resetting` for the new boot's first stop (the
+   * target handshakes again); a gdb that connects meanwhile waits for it too, and
+   * is not sent a break-in the rebooting kernel could not read.
+   */
+  async reset(): Promise<void> {
+    const reset = this.target.reset;
+    if (!reset) throw new JosgdbError('UNSUPPORTED', 'the target cannot be reset (no "reset" extension)');
+    if (this.state === 'disconnected') throw new JosgdbError('LINK_CLOSED', 'the target is not connected');
+    this.breakpoints.clear();
+    this.hwSlots.fill(undefined);
+    this.kernelBreakpoints.markUnknown();
+    this.memory.forget();
+    this.releaseAtNextStop = undefined;
+    this.current = undefined;
+    this.registerCache = undefined;
+    this.contextFetched = false;
+    this.stoppedOnListedBreakpoint = false;
+    this.stoppedByOwnStep = false;
+    this.state = 'resetting';
+    this.emitState('resetting');
+    await reset.call(this.target);
+  }
+
+  /**
    * Flaw 3 can leave a 0xCC the kernel no longer lists. The host knows every original
    * byte, so after a clear it checks the addresses it ever armed and writes back any
    * byte that still reads 0xCC.
@@ -414,6 +449,7 @@ export class Session {
   private requireStopped(): void {
     if (this.state === 'stopped' || this.state === 'asserted') return;
     if (this.state === 'running') throw new JosgdbError('TARGET_RUNNING', 'the target is running');
+    if (this.state === 'resetting') throw new JosgdbError('TARGET_RUNNING', 'the target is rebooting');
     if (this.state === 'wedged') throw new JosgdbError('TARGET_WEDGED', 'the target is wedged in a fault inside its debugger; reboot it');
     throw new JosgdbError('LINK_CLOSED', 'the target is not connected');
   }

@@ -10,6 +10,7 @@ import { errorMessage, isJosgdbError } from '../common/errors';
 
 import { demoCommand } from './demo-command';
 import { serveCommand } from './serve-command';
+import { symbolsCommand } from './symbols-command';
 import { exitCodeFor } from './exit-codes';
 
 export async function main(argv: string[]): Promise<void> {
@@ -18,6 +19,7 @@ export async function main(argv: string[]): Promise<void> {
     .usage('$0 <command> [options]\n\nLets gdb, lldb and IDE debuggers drive a josx64 UEFI kernel over its serial debugger protocol.')
     .command(serveCommand)
     .command(demoCommand)
+    .command(symbolsCommand)
     .demandCommand(1, 'name a command: serve or demo (josgdb --help lists them)')
     .strict()
     .env('JOSGDB')

@@ -21,6 +21,9 @@ interface ServeArgs {
   attach: boolean;
   'state-file'?: string;
   reconnect: boolean;
+  image?: string;
+  pdb?: string;
+  'symbol-path'?: string[];
 }
 
 export const serveCommand: CommandModule<object, ServeArgs> = {
@@ -48,9 +51,13 @@ export const serveCommand: CommandModule<object, ServeArgs> = {
         type: 'string',
         describe: 'where the session state for --attach is kept (default: one file per target under $XDG_STATE_HOME/josgdb)',
       })
+      .option('image', { type: 'string', describe: "the kernel's PE image (e.g. BOOTX64.EFI): gdb gets its names and source lines with no setup" })
+      .option('pdb', { type: 'string', describe: "the image's PDB (default: the path the image records, next to the image, --symbol-path, the cache)" })
+      .option('symbol-path', { type: 'string', array: true, describe: 'directories to search for the PDB (flat or symbol-store layout)' })
       .option('reconnect', { type: 'boolean', default: true, describe: 'reopen a dropped target link and carry on (--no-reconnect to exit instead)' })
       .example('$0 serve --target tcp:127.0.0.1:5555', 'QEMU started with -serial tcp:127.0.0.1:5555,server=on,wait=off,nodelay=on')
       .example('$0 serve --target /dev/ttyUSB0 --baud 115200', 'a real machine on a USB serial adapter')
+      .example('$0 serve --target tcp:127.0.0.1:5555 --image build/BOOTX64.EFI', 'with symbols: gdb needs no file argument')
       .example('$0 serve --target tcp:127.0.0.1:5555 --attach', 'restart the bridge while the kernel stays connected')
       .example('gdb -ex "target remote 127.0.0.1:1234"', 'then, in another terminal, attach gdb'),
   handler: async (args) => {
@@ -77,6 +84,10 @@ export const serveCommand: CommandModule<object, ServeArgs> = {
       stateFile: args['state-file'] ?? defaultSnapshotPath(args.target),
       attach: args.attach,
       reconnect: args.reconnect,
+      symbols:
+        args.image !== undefined || args.pdb !== undefined
+          ? { image: args.image, pdb: args.pdb, symbolPath: args['symbol-path'] }
+          : undefined,
     });
     await new Promise<void>((resolve) => {
       const stop = () => resolve();

@@ -34,6 +34,7 @@ const SPEC_ROWS: Record<CommandKind, SpecRow> = {
   qSymbol: { description: 'symbol lookup service offered by gdb' },
   monitor: { description: 'qRcmd - monitor command' },
   qXferRead: { qSupportedFeature: 'qXfer:features:read+', description: 'read target.xml and other objects' },
+  vFile: { capability: 'symbols', description: "Host I/O: gdb reads the symbol file josgdb synthesised (and nothing else)" },
   readRegisters: { description: 'g - general registers' },
   writeRegisters: { description: 'G - write general registers' },
   readRegister: { description: 'p - one register' },
@@ -99,6 +100,7 @@ export const QSUPPORTED_FEATURES: readonly { feature: string; capability?: strin
   { feature: 'hwbreak+', capability: 'hw-breakpoints', why: 'hardware breakpoint stop reason' },
   { feature: 'vContSupported+', why: 'we answer vCont?' },
   { feature: 'qXfer:memory-map:read+', capability: 'memory-map', why: 'memory map for flash/ROM regions' },
+  { feature: 'qXfer:exec-file:read+', capability: 'symbols', why: 'names the synthesised symbol file, which gdb then reads with vFile' },
   { feature: 'multiprocess-', why: 'one target, plain thread ids' },
 ];
 

@@ -25,6 +25,14 @@ describe('errorReply', () => {
     expect(errorReply(err, { errorStrings: false })).toBe('E0e');
   });
 
+  it('sends a textual error as E.text for gdb, and as Enn;hex once lldb enabled error strings', () => {
+    const err = new RspError(RspErrno.ENOSYS, 'the target cannot write registers', { textual: true });
+    expect(errorReply(err)).toBe('E.the target cannot write registers');
+    expect(errorReply(err, { errorStrings: true })).toBe('E26;' + Buffer.from('the target cannot write registers').toString('hex'));
+    expect(errorReply(new RspError(RspErrno.ENOSYS, 'caf\u00e9\n', { textual: true }))).toBe('E.caf??');
+    expect(errorReply(new RspError(RspErrno.ENOSYS, undefined, { textual: true }))).toBe('E26');
+  });
+
   it('never throws even for hostile values with error strings on', () => {
     const evil = { toString: () => { throw new Error('evil'); } };
     expect(errorReply(evil, { errorStrings: true })).toBe('E01');

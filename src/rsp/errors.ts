@@ -25,10 +25,17 @@ export const RspErrno = {
 export class RspError extends Error {
   /** 0..255; rendered as two hex digits in `Enn`. */
   readonly errno: number;
-  constructor(errno: number, message?: string) {
+  /**
+   * Reply `E.<message>` instead of `Enn` (unless lldb's error strings are on). gdb
+   * shows the reply of some packets verbatim ("Could not write register "rax";
+   * remote failure reply '...'"), so there the message reaches the user.
+   */
+  readonly textual: boolean;
+  constructor(errno: number, message?: string, options: { textual?: boolean } = {}) {
     super(message ?? `RSP error ${errno}`);
     this.name = 'RspError';
     this.errno = Number.isInteger(errno) && errno >= 0 && errno <= 0xff ? errno : RspErrno.EPERM;
+    this.textual = options.textual === true && message !== undefined;
   }
 }
 
@@ -45,13 +52,18 @@ export interface ErrorReplyOptions {
   errorStrings?: boolean;
 }
 
-/** `RspError` -> `Enn`; anything else -> `E01`. Never throws. */
+/** `RspError` -> `Enn` (or `E.text` for a textual one); anything else -> `E01`. Never throws. */
 export function errorReply(err: unknown, opts: ErrorReplyOptions = {}): string {
   let errno: number = RspErrno.EPERM;
   let message = '';
   try {
     if (err instanceof RspError) errno = err.errno;
     if (opts.errorStrings) message = err instanceof Error ? err.message : String(err);
+    else if (err instanceof RspError && err.textual) {
+      // gdb's `E.errtext`: printable ASCII only (the reply is shown as it is).
+      const text = err.message.replace(/[^\x20-\x7e]/g, '?');
+      if (text !== '') return 'E.' + text;
+    }
   } catch {
     // A hostile toString(); keep the code, drop the text.
   }

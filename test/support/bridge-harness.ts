@@ -1,11 +1,12 @@
 /** A bridge started in-process on a free port against some target, for e2e tests. */
 import pino from 'pino';
-import { startBridge, type RunningBridge } from '../../src/bridge/bridge';
+import { startBridge, type RunningBridge, type SymbolOptions } from '../../src/bridge/bridge';
 
 export interface BridgeHarnessOptions {
   packetLogPath?: string;
   stateFile?: string;
   attach?: boolean;
+  symbols?: SymbolOptions;
 }
 
 export async function bridgeTo(target: string, opts: BridgeHarnessOptions = {}): Promise<RunningBridge> {
@@ -19,6 +20,7 @@ export async function bridgeTo(target: string, opts: BridgeHarnessOptions = {}):
     packetLogPath: opts.packetLogPath,
     stateFile: opts.stateFile,
     attach: opts.attach,
+    symbols: opts.symbols,
     reconnectDelayMs: { initial: 50, max: 500 },
   });
 }

@@ -9,6 +9,7 @@
 import { malformed, RspError } from '../errors';
 import type { ParserEntry } from './args';
 import { breakpointParsers } from './breakpoints';
+import { hostIoParsers } from './host-io';
 import { lldbParsers } from './lldb';
 import { memoryParsers } from './memory';
 import { monitorParsers } from './monitor';
@@ -37,6 +38,7 @@ export const PARSERS: readonly ParserEntry[] = [
   ...xferParsers,
   ...monitorParsers,
   ...lldbParsers,
+  ...hostIoParsers,
 ].sort((a, b) => b.prefix.length - a.prefix.length);
 
 const SEPARATORS = ':;,';

@@ -217,7 +217,7 @@ table(
 
 describe('unknown packets', () => {
   it.each([
-    ['vFile:setfs:0', 'vFile'],
+    ['vFile:mkdir:2f,1ff', 'vFile:mkdir'],
     ['qTfV', 'qTfV'],
     ['qCRC:1000,10', 'qCRC'],
     ['qCx', 'qCx'],

@@ -43,6 +43,12 @@ export type RspCommand =
   /** `qRcmd,hex`: `monitor <command>`. */
   | { kind: 'monitor'; command: string }
   | { kind: 'qXferRead'; object: string; annex: string; offset: number; length: number }
+  // Host I/O: gdb reading the executable through the target (`target:` sysroot)
+  | { kind: 'vFile'; op: 'setfs'; pid: number }
+  | { kind: 'vFile'; op: 'open'; filename: string; flags: number; mode: number }
+  | { kind: 'vFile'; op: 'close' | 'fstat' | 'pwrite'; fd: number }
+  | { kind: 'vFile'; op: 'pread'; fd: number; count: number; offset: number }
+  | { kind: 'vFile'; op: 'unlink' | 'readlink'; filename: string }
   // Registers. `thread` is lldb's `;thread:tid;` suffix (QThreadSuffixSupported).
   | { kind: 'readRegisters'; thread?: number }
   | { kind: 'writeRegisters'; data: Buffer; thread?: number }

@@ -5,11 +5,11 @@
  * TPI/IPI streams, which another reader decodes, so anything that needs them
  * (data sizes, the build directory) comes in through optional callbacks.
  */
-import type { DebugModel, ModelCompileUnit, ModelDataSymbol, ModelFunction, ModelLineSequence, ModelSection } from '../debug-model';
+import type { DebugModel, ModelCompileUnit, ModelDataSymbol, ModelFunction, ModelLineRow, ModelLineSequence, ModelSection } from '../debug-model';
 import type { SymbolFormatError } from '../format-error';
 import type { PdbFile } from './pdb-file';
 import { collectPdbSymbols } from './pdb-symbols';
-import type { CollectedModule, CollectedSymbols } from './pdb-symbols';
+import type { CollectedLineTable, CollectedModule, CollectedSymbols } from './pdb-symbols';
 import { IMAGE_SCN_MEM_EXECUTE, IMAGE_SCN_MEM_WRITE } from './section-headers';
 import { CV_LANG_C, CV_LANG_CXX, CV_LANG_MASM } from './symbol-records';
 
@@ -72,14 +72,49 @@ function compileUnit(m: CollectedModule, options: DebugModelOptions): ModelCompi
   const lineSequences: ModelLineSequence[] = [];
   for (const t of m.lineTables) {
     // The model promises rows inside their sequence; a malformed table's stray rows are dropped.
-    const rows = t.rows
-      .filter((r) => r.rva >= t.startRva && r.rva < t.endRva)
-      .map((r) => ({ rva: r.rva, file: fileIndex.get(r.fileChecksumOffset)!, line: r.line, isStatement: usesStatementFlag ? r.isStatement : true }));
+    const rows: ModelLineRow[] = [];
+    let lastOffset = -1;
+    let lastFile = 0;
+    for (const r of t.rows) {
+      if (r.rva < t.startRva || r.rva >= t.endRva) continue;
+      // Rows of a block share their file: look it up once per run.
+      if (r.fileChecksumOffset !== lastOffset) {
+        lastOffset = r.fileChecksumOffset;
+        lastFile = fileIndex.get(lastOffset)!;
+      }
+      rows.push({ rva: r.rva, file: lastFile, line: r.line, isStatement: usesStatementFlag ? r.isStatement : true });
+    }
     if (rows.length > 0) lineSequences.push({ startRva: t.startRva, endRva: t.endRva, rows });
   }
 
+  // The first table (in their start order) holding a procedure's address, as
+  // a linear `find` would give it, by two binary searches: the last table
+  // starting at or before the address, and the first whose running maximum
+  // end passes it (tables overlap only in malformed input).
+  const tables = m.lineTables;
+  const maxEnd: number[] = [];
+  for (const t of tables) maxEnd.push(Math.max(t.endRva, maxEnd[maxEnd.length - 1] ?? -Infinity));
+  const tableHolding = (rva: number): CollectedLineTable | undefined => {
+    let lo = 0;
+    let hi = tables.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (tables[mid]!.startRva <= rva) lo = mid + 1;
+      else hi = mid;
+    }
+    const lastStart = lo - 1;
+    lo = 0;
+    hi = tables.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (maxEnd[mid]! > rva) hi = mid;
+      else lo = mid + 1;
+    }
+    return lo <= lastStart ? tables[lo] : undefined;
+  };
+
   const functions: ModelFunction[] = m.procs.map((p) => {
-    const table = m.lineTables.find((t) => p.rva >= t.startRva && p.rva < t.endRva);
+    const table = tableHolding(p.rva);
     const first = table?.rows.find((r) => r.rva >= p.rva && r.line !== 0);
     return {
       name: p.name,

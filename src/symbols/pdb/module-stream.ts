@@ -17,7 +17,7 @@ import {
 } from './c13-subsections';
 import type { FileChecksum, InlineeSourceLine, LinesSubsection, RawSubsection } from './c13-subsections';
 import type { DbiModule } from './dbi-modules';
-import { decodeSymbols } from './symbol-records';
+import { decodeSymbols, decodeSymbolsOfKinds } from './symbol-records';
 import type { CvSymbol } from './symbol-records';
 import { buildSymbolTree } from './symbol-scopes';
 import type { SymbolTree } from './symbol-scopes';
@@ -45,8 +45,8 @@ export function modulePart(module: DbiModule, streamIndex: number): string {
   return streamPart(streamIndex, `module ${module.index} '${module.moduleName}'`);
 }
 
-export function readModuleStream(data: Uint8Array, module: DbiModule, streamIndex: number): ModuleStream {
-  const part = modulePart(module, streamIndex);
+/** The parts of a module stream laid out by its DBI record: symbols and C13 subsections. */
+function moduleLayout(data: Uint8Array, module: DbiModule, part: string): { r: CvReader; symEnd: number; c13Start: number; c13End: number } {
   const r = new CvReader(data, 'PDB', part);
   const symEnd = module.symByteSize;
   const c13Start = symEnd + module.c11ByteSize;
@@ -54,12 +54,22 @@ export function readModuleStream(data: Uint8Array, module: DbiModule, streamInde
   if (c13End > data.length) {
     r.fail(`module record says ${symEnd} symbol + ${module.c11ByteSize} C11 + ${module.c13ByteSize} C13 bytes, the stream has ${data.length}`, 0);
   }
-  let symbols: CvSymbol[] = [];
   if (symEnd > 0) {
     const signature = r.u32();
     if (signature !== CV_SIGNATURE_C13) r.fail(`module stream signature ${signature}, expected ${CV_SIGNATURE_C13} (C13)`, 0);
-    symbols = decodeSymbols(data, 'PDB', part, 4, symEnd);
   }
+  return { r, symEnd, c13Start, c13End };
+}
+
+interface C13Parts {
+  subsections: RawSubsection[];
+  lines: LinesSubsection[];
+  checksums: Map<number, FileChecksum>;
+  inlineeLines: InlineeSourceLine[];
+  otherSubsections: RawSubsection[];
+}
+
+function readC13(data: Uint8Array, part: string, c13Start: number, c13End: number, withInlinees: boolean): C13Parts {
   const subsections = readSubsections(new CvReader(data.subarray(c13Start, c13End), 'PDB', part, 0, c13Start));
   const lines: LinesSubsection[] = [];
   const checksums = new Map<number, FileChecksum>();
@@ -75,23 +85,51 @@ export function readModuleStream(data: Uint8Array, module: DbiModule, streamInde
         for (const c of readFileChecksums(sub, 'PDB', part)) checksums.set(c.entryOffset, c);
         break;
       case DEBUG_S_INLINEELINES:
-        for (const l of readInlineeLines(sub, 'PDB', part)) inlineeLines.push(l);
+        if (withInlinees) for (const l of readInlineeLines(sub, 'PDB', part)) inlineeLines.push(l);
         break;
       default:
         otherSubsections.push(sub);
     }
   }
+  return { subsections, lines, checksums, inlineeLines, otherSubsections };
+}
+
+export function readModuleStream(data: Uint8Array, module: DbiModule, streamIndex: number): ModuleStream {
+  const part = modulePart(module, streamIndex);
+  const { symEnd, c13Start, c13End } = moduleLayout(data, module, part);
+  const symbols: CvSymbol[] = symEnd > 0 ? decodeSymbols(data, 'PDB', part, 4, symEnd) : [];
+  const c13 = readC13(data, part, c13Start, c13End, true);
   let tree: SymbolTree | undefined;
   return {
     module,
     streamIndex,
     part,
     symbols,
-    subsections,
-    lines,
-    checksums,
-    inlineeLines,
-    otherSubsections,
+    ...c13,
     tree: () => (tree ??= buildSymbolTree(symbols)),
   };
+}
+
+/** What a symbol table needs from a module: some of its symbols, its line tables and their files. */
+export interface ModuleSummary {
+  module: DbiModule;
+  streamIndex: number;
+  part: string;
+  /** The records whose kind the reader asked for, in stream order. */
+  symbols: CvSymbol[];
+  lines: LinesSubsection[];
+  checksums: Map<number, FileChecksum>;
+}
+
+/**
+ * Reads a module stream for a symbol table: only the symbol kinds `want`
+ * accepts are decoded (a procedure's locals and ranges are stepped over),
+ * and inlinee lines are skipped. Layout checks are those of readModuleStream.
+ */
+export function readModuleSummary(data: Uint8Array, module: DbiModule, streamIndex: number, want: (kindValue: number) => boolean): ModuleSummary {
+  const part = modulePart(module, streamIndex);
+  const { symEnd, c13Start, c13End } = moduleLayout(data, module, part);
+  const symbols = symEnd > 0 ? decodeSymbolsOfKinds(data, 'PDB', part, 4, symEnd, want) : [];
+  const { lines, checksums } = readC13(data, part, c13Start, c13End, false);
+  return { module, streamIndex, part, symbols, lines, checksums };
 }

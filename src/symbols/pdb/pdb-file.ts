@@ -14,8 +14,8 @@ import { readGlobalsStream } from './globals-stream';
 import type { GlobalsStream } from './globals-stream';
 import { readInfoStream } from './info-stream';
 import type { PdbInfo } from './info-stream';
-import { readModuleStream } from './module-stream';
-import type { ModuleStream } from './module-stream';
+import { readModuleStream, readModuleSummary } from './module-stream';
+import type { ModuleStream, ModuleSummary } from './module-stream';
 import { readPublicsStream } from './publics-stream';
 import type { PublicsStream } from './publics-stream';
 import { mapOmap, readOmap, readSectionHeaders } from './section-headers';
@@ -163,13 +163,7 @@ export class PdbFile {
     let get = this.moduleCache.get(moduleIndex);
     if (!get) {
       get = lazy(() => {
-        const module = this.modules[moduleIndex];
-        if (!module) {
-          throw new SymbolFormatError(
-            { file: 'PDB', part: streamPart(PDB_STREAM_DBI, 'DBI', 'module info'), offset: 0 },
-            `module ${moduleIndex} requested, the PDB has ${this.modules.length}`,
-          );
-        }
+        const module = this.module(moduleIndex);
         const index = module.symbolStream;
         if (index === undefined || !this.msf.hasStream(index)) return undefined;
         return readModuleStream(this.msf.stream(index), module, index);
@@ -177,6 +171,29 @@ export class PdbFile {
       this.moduleCache.set(moduleIndex, get);
     }
     return get();
+  }
+
+  /**
+   * A module's line tables, files and the symbols of the kinds `want` accepts,
+   * read afresh and not kept: for building a symbol table once, without
+   * holding every module's decoded records for the life of the PdbFile.
+   */
+  moduleSummary(moduleIndex: number, want: (kindValue: number) => boolean): ModuleSummary | undefined {
+    const module = this.module(moduleIndex);
+    const index = module.symbolStream;
+    if (index === undefined || !this.msf.hasStream(index)) return undefined;
+    return readModuleSummary(this.msf.stream(index), module, index, want);
+  }
+
+  private module(moduleIndex: number): DbiModule {
+    const module = this.modules[moduleIndex];
+    if (!module) {
+      throw new SymbolFormatError(
+        { file: 'PDB', part: streamPart(PDB_STREAM_DBI, 'DBI', 'module info'), offset: 0 },
+        `module ${moduleIndex} requested, the PDB has ${this.modules.length}`,
+      );
+    }
+    return module;
   }
 
   private requireStream(index: number, name: string): Uint8Array {

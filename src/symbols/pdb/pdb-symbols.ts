@@ -9,9 +9,10 @@
 import { SymbolFormatError } from '../format-error';
 import { HIDDEN_LINE_NUMBERS } from './c13-subsections';
 import type { DbiModule } from './dbi-modules';
-import type { ModuleStream } from './module-stream';
+import type { ModuleSummary } from './module-stream';
 import type { PdbFile } from './pdb-file';
 import { IMAGE_SCN_CNT_CODE, IMAGE_SCN_MEM_EXECUTE } from './section-headers';
+import { S } from './symbol-kinds';
 import { isProc } from './symbol-records';
 import type { Compile3Symbol, CvSymbol, ProcSymbol } from './symbol-records';
 
@@ -51,7 +52,6 @@ export interface CollectedLineTable {
 
 export interface CollectedModule {
   module: DbiModule;
-  stream: ModuleStream;
   procs: CollectedProc[];
   lineTables: CollectedLineTable[];
   /** The module's files in checksum-table order. */
@@ -88,7 +88,12 @@ export interface CollectedSymbols {
 
 const lineOf = (line: number): number => (HIDDEN_LINE_NUMBERS.has(line) ? 0 : line);
 
-function collectModule(pdb: PdbFile, module: DbiModule, stream: ModuleStream, data: CollectedData[]): CollectedModule {
+/** The module symbol kinds a symbol table uses; the rest (locals, ranges, frame data) are never decoded here. */
+const MODULE_KINDS: ReadonlySet<number> = new Set([S.S_GPROC32, S.S_LPROC32, S.S_GPROC32_ID, S.S_LPROC32_ID, S.S_COMPILE3, S.S_BUILDINFO, S.S_GDATA32, S.S_LDATA32]);
+const wantModuleKind = (kind: number): boolean => MODULE_KINDS.has(kind);
+
+function collectModule(pdb: PdbFile, stream: ModuleSummary, data: CollectedData[]): CollectedModule {
+  const module = stream.module;
   const procs: CollectedProc[] = [];
   let compile: Compile3Symbol | undefined;
   let buildInfoId: number | undefined;
@@ -125,7 +130,7 @@ function collectModule(pdb: PdbFile, module: DbiModule, stream: ModuleStream, da
     const startRva = pdb.rvaOf(table.relocSegment, table.relocOffset);
     if (startRva === undefined) continue;
     const endRva = startRva + table.codeSize;
-    const rows: Omit<CollectedLineRow, 'endRva'>[] = [];
+    const rows: CollectedLineRow[] = [];
     for (const block of table.blocks) {
       const file = fileByOffset.get(block.fileChecksumOffset);
       if (file === undefined) {
@@ -134,33 +139,32 @@ function collectModule(pdb: PdbFile, module: DbiModule, stream: ModuleStream, da
           `line block refers to file checksum offset ${block.fileChecksumOffset}, which the module's checksum table lacks`,
         );
       }
+      const fileChecksumOffset = block.fileChecksumOffset;
+      // One object per row, its end filled in below; one shape per table (with or without columns).
       for (const l of block.lines) {
-        rows.push({
-          rva: startRva + l.offset,
-          fileChecksumOffset: block.fileChecksumOffset,
-          file,
-          line: lineOf(l.line),
-          ...(l.startColumn !== undefined ? { column: l.startColumn } : {}),
-          isStatement: l.isStatement,
-        });
+        const rva = startRva + l.offset;
+        const line = lineOf(l.line);
+        rows.push(
+          l.startColumn !== undefined
+            ? { rva, endRva: 0, fileChecksumOffset, file, line, column: l.startColumn, isStatement: l.isStatement }
+            : { rva, endRva: 0, fileChecksumOffset, file, line, isStatement: l.isStatement },
+        );
       }
     }
     // Array.prototype.sort is stable, so rows at one address keep stored order.
     rows.sort((a, b) => a.rva - b.rva);
     // Each row extends to the next greater address, so rows sharing an address share a range.
-    const withEnds: CollectedLineRow[] = new Array<CollectedLineRow>(rows.length);
     let next = endRva;
     for (let i = rows.length - 1; i >= 0; i--) {
       const r = rows[i]!;
-      withEnds[i] = { ...r, endRva: Math.max(r.rva, next) };
+      r.endRva = Math.max(r.rva, next);
       if (i > 0 && rows[i - 1]!.rva !== r.rva) next = r.rva;
     }
-    lineTables.push({ moduleIndex: module.index, startRva, endRva, rows: withEnds });
+    lineTables.push({ moduleIndex: module.index, startRva, endRva, rows });
   }
   lineTables.sort((a, b) => a.startRva - b.startRva);
   return {
     module,
-    stream,
     procs,
     lineTables,
     files,
@@ -200,8 +204,8 @@ export function collectPdbSymbols(pdb: PdbFile): CollectedSymbols {
   const moduleData: CollectedData[] = [];
   for (const module of pdb.modules) {
     try {
-      const stream = pdb.moduleStream(module.index);
-      if (stream) modules.push(collectModule(pdb, module, stream, moduleData));
+      const stream = pdb.moduleSummary(module.index, wantModuleKind);
+      if (stream) modules.push(collectModule(pdb, stream, moduleData));
     } catch (e) {
       problems.push(asFormatError(e));
     }

@@ -60,9 +60,41 @@ export interface SymbolIndexOptions {
   image?: DebugIdentity;
 }
 
-interface IndexedRow extends CollectedLineRow {
-  moduleIndex: number;
-  tableStart: number;
+/**
+ * Every line row in address order, with the table each came from in a
+ * parallel array (for its module and start), and row numbers per file: built
+ * once, on the first line query, without copying the rows.
+ */
+interface LineIndex {
+  tables: CollectedLineTable[];
+  rows: CollectedLineRow[];
+  rowTables: CollectedLineTable[];
+  rowsByFile: Map<string, number[]>;
+}
+
+function buildLineIndex(collected: CollectedSymbols): LineIndex {
+  const inOrder = collected.modules.flatMap((m) => m.lineTables);
+  const tables = [...inOrder].sort((a, b) => a.startRva - b.startRva);
+  const flatRows: CollectedLineRow[] = [];
+  const flatTables: CollectedLineTable[] = [];
+  for (const t of inOrder) {
+    for (const r of t.rows) {
+      flatRows.push(r);
+      flatTables.push(t);
+    }
+  }
+  // Stable by address: rows at one address keep module, table and stored order.
+  const order = Array.from({ length: flatRows.length }, (_, i) => i);
+  order.sort((a, b) => flatRows[a]!.rva - flatRows[b]!.rva || a - b);
+  const rows = order.map((i) => flatRows[i]!);
+  const rowTables = order.map((i) => flatTables[i]!);
+  const rowsByFile = new Map<string, number[]>();
+  rows.forEach((r, i) => {
+    const list = rowsByFile.get(r.file);
+    if (list) list.push(i);
+    else rowsByFile.set(r.file, [i]);
+  });
+  return { tables, rows, rowTables, rowsByFile };
 }
 
 function lastAtOrBefore<T>(items: readonly T[], rva: number, key: (t: T) => number): number {
@@ -93,11 +125,8 @@ export class SymbolIndex {
   /** Public-only functions, sorted by rva. */
   readonly publicFunctions: IndexedFunction[];
   readonly problems: readonly SymbolFormatError[];
-  private readonly rows: IndexedRow[];
-  private readonly tables: CollectedLineTable[];
-  private readonly byName = new Map<string, NameHit[]>();
-  private readonly byShortName = new Map<string, NameHit[]>();
-  private readonly rowsByFile = new Map<string, IndexedRow[]>();
+  private lineIndex: LineIndex | undefined;
+  private names: { byName: Map<string, NameHit[]>; byShortName: Map<string, NameHit[]> } | undefined;
 
   constructor(readonly collected: CollectedSymbols) {
     this.problems = collected.problems;
@@ -121,28 +150,29 @@ export class SymbolIndex {
       external: true,
       source: 'public' as const,
     }));
+  }
 
+  /** The line tables, indexed on first use: a symbol table that is only written out never pays for it. */
+  private get lines(): LineIndex {
+    return (this.lineIndex ??= buildLineIndex(this.collected));
+  }
+
+  /** Names of functions and data, indexed on first use. */
+  private get nameMaps(): { byName: Map<string, NameHit[]>; byShortName: Map<string, NameHit[]> } {
+    if (this.names) return this.names;
+    const maps = { byName: new Map<string, NameHit[]>(), byShortName: new Map<string, NameHit[]>() };
+    this.names = maps;
     for (const f of [...this.procedures, ...this.publicFunctions]) {
       const hit: NameHit = { name: f.name, rva: f.rva, size: f.size, kind: 'function', ...(f.moduleIndex !== undefined ? { moduleIndex: f.moduleIndex } : {}) };
       this.addName(f.name, hit);
       if (f.decoratedName) this.addName(f.decoratedName, hit);
     }
-    for (const d of collected.data) {
+    for (const d of this.collected.data) {
       const hit: NameHit = { name: d.name, rva: d.rva, size: 0, kind: 'data', ...(d.moduleIndex !== undefined ? { moduleIndex: d.moduleIndex } : {}) };
       this.addName(d.name, hit);
       if (d.decoratedName) this.addName(d.decoratedName, hit);
     }
-
-    this.tables = collected.modules.flatMap((m) => m.lineTables).sort((a, b) => a.startRva - b.startRva);
-    this.rows = collected.modules
-      .flatMap((m) => m.lineTables)
-      .flatMap((t) => t.rows.map((r) => ({ ...r, moduleIndex: t.moduleIndex, tableStart: t.startRva })))
-      .sort((a, b) => a.rva - b.rva);
-    for (const r of this.rows) {
-      const list = this.rowsByFile.get(r.file);
-      if (list) list.push(r);
-      else this.rowsByFile.set(r.file, [r]);
-    }
+    return maps;
   }
 
   static fromPdb(pdb: PdbFile, options: SymbolIndexOptions = {}): SymbolIndex {
@@ -159,9 +189,9 @@ export class SymbolIndex {
       if (!list) map.set(key, [hit]);
       else if (!list.some((h) => h.rva === hit.rva && h.kind === hit.kind)) list.push(hit);
     };
-    add(this.byName, name);
+    add(this.names!.byName, name);
     const sep = name.lastIndexOf('::');
-    if (sep >= 0) add(this.byShortName, name.slice(sep + 2));
+    if (sep >= 0) add(this.names!.byShortName, name.slice(sep + 2));
   }
 
   /** The function whose code holds `rva`. Procedures win over public-only functions. */
@@ -179,19 +209,22 @@ export class SymbolIndex {
 
   /** The source line of `rva`; undefined outside line tables and for compiler-generated (hidden) rows. */
   lineAt(rva: number): LineHit | undefined {
-    let i = lastAtOrBefore(this.rows, rva, (r) => r.rva);
+    const { rows, rowTables, tables } = this.lines;
+    let i = lastAtOrBefore(rows, rva, (r) => r.rva);
     // Several rows can share an address (a function's opening line, then its
     // first statement). As in LLVM's PDB reader, the address itself reports
     // the first of them and the bytes after it the last.
-    if (i >= 0 && this.rows[i]!.rva === rva) while (i > 0 && this.rows[i - 1]!.rva === rva) i--;
-    let r = i >= 0 ? this.rows[i] : undefined;
+    if (i >= 0 && rows[i]!.rva === rva) while (i > 0 && rows[i - 1]!.rva === rva) i--;
+    let r = i >= 0 ? rows[i] : undefined;
+    let table = i >= 0 ? rowTables[i] : undefined;
     if (!r || rva >= r.endRva) {
       // Code at the start of a line table before its first row (a prologue
       // the compiler gave no line) belongs to the first row, as LLVM reads it.
-      const t = this.tables[lastAtOrBefore(this.tables, rva, (x) => x.startRva)];
+      const t = tables[lastAtOrBefore(tables, rva, (x) => x.startRva)];
       const first = t && rva < t.endRva ? t.rows[0] : undefined;
       if (!first || rva >= first.rva) return undefined;
-      r = { ...first, moduleIndex: t!.moduleIndex, tableStart: t!.startRva };
+      r = first;
+      table = t;
     }
     if (r.line === 0) return undefined;
     return {
@@ -200,7 +233,7 @@ export class SymbolIndex {
       ...(r.column !== undefined ? { column: r.column } : {}),
       rva: r.rva,
       endRva: r.endRva,
-      moduleIndex: r.moduleIndex,
+      moduleIndex: table!.moduleIndex,
     };
   }
 
@@ -211,13 +244,14 @@ export class SymbolIndex {
    * an unqualified name matching the last component ('scale').
    */
   lookupName(name: string): NameHit[] {
-    const hits = this.byName.get(name) ?? (name.includes('::') ? undefined : this.byShortName.get(name)) ?? [];
+    const { byName, byShortName } = this.nameMaps;
+    const hits = byName.get(name) ?? (name.includes('::') ? undefined : byShortName.get(name)) ?? [];
     return [...hits].sort((a, b) => a.rva - b.rva);
   }
 
   /** Source files that have line rows, as the PDB spells them. */
   get files(): string[] {
-    return [...this.rowsByFile.keys()];
+    return [...this.lines.rowsByFile.keys()];
   }
 
   /**
@@ -235,15 +269,18 @@ export class SymbolIndex {
     });
     if (matched.length === 0) matched = all.filter((f) => baseName(f) === baseName(want));
     const out: LineLocation[] = [];
+    const { rows: allRows, rowTables, rowsByFile } = this.lines;
     for (const f of matched) {
-      const rows = (this.rowsByFile.get(f) ?? []).filter((r) => r.line >= line && r.line !== 0);
+      const rows = (rowsByFile.get(f) ?? []).filter((i) => allRows[i]!.line >= line && allRows[i]!.line !== 0);
       if (rows.length === 0) continue;
-      const best = rows.reduce((m, r) => Math.min(m, r.line), Number.POSITIVE_INFINITY);
+      const best = rows.reduce((m, i) => Math.min(m, allRows[i]!.line), Number.POSITIVE_INFINITY);
       const lowestPerTable = new Map<number, number>();
-      for (const r of rows) {
+      for (const i of rows) {
+        const r = allRows[i]!;
         if (r.line !== best) continue;
-        const prev = lowestPerTable.get(r.tableStart);
-        if (prev === undefined || r.rva < prev) lowestPerTable.set(r.tableStart, r.rva);
+        const tableStart = rowTables[i]!.startRva;
+        const prev = lowestPerTable.get(tableStart);
+        if (prev === undefined || r.rva < prev) lowestPerTable.set(tableStart, r.rva);
       }
       out.push({ file: f, line: best, rvas: [...new Set(lowestPerTable.values())].sort((a, b) => a - b) });
     }

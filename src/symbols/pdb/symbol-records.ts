@@ -6,6 +6,7 @@
  * newer compiler's records never fail a file.
  */
 import { CvReader } from '../codeview/cv-reader';
+import { SymbolFormatError } from '../format-error';
 import { CV_AMD64_R13, CV_AMD64_RBP, CV_AMD64_RSP } from './cv-registers';
 import { S, symbolKindName } from './symbol-kinds';
 
@@ -403,6 +404,9 @@ function frameRegister(code: number): number | undefined {
  * carries the record's position, size and numeric kind.
  */
 function decodeBody(r: CvReader, base: Base): CvSymbol {
+  // The base fields are copied one by one, not spread: V8 builds an object
+  // literal that starts with a spread through a slow generic path, which cost
+  // microseconds per record on a large PDB.
   const k = base.kindValue;
   switch (k) {
     case S.S_PUB32: {
@@ -410,7 +414,7 @@ function decodeBody(r: CvReader, base: Base): CvSymbol {
       const offset = r.u32();
       const segment = r.u16();
       return {
-        ...base,
+        recordOffset: base.recordOffset, recordSize: base.recordSize, kindValue: base.kindValue,
         kind: 'S_PUB32',
         flags,
         isCode: (flags & 1) !== 0,
@@ -430,7 +434,7 @@ function decodeBody(r: CvReader, base: Base): CvSymbol {
       const offset = r.u32();
       const segment = r.u16();
       const kind = symbolKindName(k) as DataSymbol['kind'];
-      return { ...base, kind, typeIndex, segment, offset, name: r.cstring() };
+      return { recordOffset: base.recordOffset, recordSize: base.recordSize, kindValue: base.kindValue, kind, typeIndex, segment, offset, name: r.cstring() };
     }
     case S.S_PROCREF:
     case S.S_LPROCREF:
@@ -439,14 +443,14 @@ function decodeBody(r: CvReader, base: Base): CvSymbol {
       const symOffset = r.u32();
       const module = r.u16();
       const kind = symbolKindName(k) as RefSymbol['kind'];
-      return { ...base, kind, sumName, symOffset, module, name: r.cstring() };
+      return { recordOffset: base.recordOffset, recordSize: base.recordSize, kindValue: base.kindValue, kind, sumName, symOffset, module, name: r.cstring() };
     }
     case S.S_UDT:
-      return { ...base, kind: 'S_UDT', typeIndex: r.u32(), name: r.cstring() };
+      return { recordOffset: base.recordOffset, recordSize: base.recordSize, kindValue: base.kindValue, kind: 'S_UDT', typeIndex: r.u32(), name: r.cstring() };
     case S.S_CONSTANT: {
       const typeIndex = r.u32();
       const value = r.numericLeaf();
-      return { ...base, kind: 'S_CONSTANT', typeIndex, value, name: r.cstring() };
+      return { recordOffset: base.recordOffset, recordSize: base.recordSize, kindValue: base.kindValue, kind: 'S_CONSTANT', typeIndex, value, name: r.cstring() };
     }
     case S.S_GPROC32:
     case S.S_LPROC32:
@@ -463,7 +467,7 @@ function decodeBody(r: CvReader, base: Base): CvSymbol {
       const segment = r.u16();
       const flags = r.u8();
       const kind = symbolKindName(k) as ProcSymbol['kind'];
-      return { ...base, kind, parent, end, next, codeSize, debugStart, debugEnd, typeIndex, segment, offset, flags, name: r.cstring() };
+      return { recordOffset: base.recordOffset, recordSize: base.recordSize, kindValue: base.kindValue, kind, parent, end, next, codeSize, debugStart, debugEnd, typeIndex, segment, offset, flags, name: r.cstring() };
     }
     case S.S_BLOCK32: {
       const parent = r.u32();
@@ -471,7 +475,7 @@ function decodeBody(r: CvReader, base: Base): CvSymbol {
       const codeSize = r.u32();
       const offset = r.u32();
       const segment = r.u16();
-      return { ...base, kind: 'S_BLOCK32', parent, end, codeSize, segment, offset, name: r.cstring() };
+      return { recordOffset: base.recordOffset, recordSize: base.recordSize, kindValue: base.kindValue, kind: 'S_BLOCK32', parent, end, codeSize, segment, offset, name: r.cstring() };
     }
     case S.S_THUNK32: {
       const parent = r.u32();
@@ -482,13 +486,13 @@ function decodeBody(r: CvReader, base: Base): CvSymbol {
       const length = r.u16();
       const ordinal = r.u8();
       const name = r.cstring();
-      return { ...base, kind: 'S_THUNK32', parent, end, next, segment, offset, length, ordinal, name, variant: r.bytes(r.remaining) };
+      return { recordOffset: base.recordOffset, recordSize: base.recordSize, kindValue: base.kindValue, kind: 'S_THUNK32', parent, end, next, segment, offset, length, ordinal, name, variant: r.bytes(r.remaining) };
     }
     case S.S_LABEL32: {
       const offset = r.u32();
       const segment = r.u16();
       const flags = r.u8();
-      return { ...base, kind: 'S_LABEL32', segment, offset, flags, name: r.cstring() };
+      return { recordOffset: base.recordOffset, recordSize: base.recordSize, kindValue: base.kindValue, kind: 'S_LABEL32', segment, offset, flags, name: r.cstring() };
     }
     case S.S_FRAMEPROC: {
       const totalFrameBytes = r.u32();
@@ -499,7 +503,7 @@ function decodeBody(r: CvReader, base: Base): CvSymbol {
       const exceptionHandlerSection = r.u16();
       const flags = r.u32();
       return {
-        ...base,
+        recordOffset: base.recordOffset, recordSize: base.recordSize, kindValue: base.kindValue,
         kind: 'S_FRAMEPROC',
         totalFrameBytes,
         paddingFrameBytes,
@@ -516,23 +520,23 @@ function decodeBody(r: CvReader, base: Base): CvSymbol {
       const offset = r.i32();
       const typeIndex = r.u32();
       const register = r.u16();
-      return { ...base, kind: 'S_REGREL32', offset, typeIndex, register, name: r.cstring() };
+      return { recordOffset: base.recordOffset, recordSize: base.recordSize, kindValue: base.kindValue, kind: 'S_REGREL32', offset, typeIndex, register, name: r.cstring() };
     }
     case S.S_BPREL32: {
       const offset = r.i32();
       const typeIndex = r.u32();
-      return { ...base, kind: 'S_BPREL32', offset, typeIndex, name: r.cstring() };
+      return { recordOffset: base.recordOffset, recordSize: base.recordSize, kindValue: base.kindValue, kind: 'S_BPREL32', offset, typeIndex, name: r.cstring() };
     }
     case S.S_REGISTER: {
       const typeIndex = r.u32();
       const register = r.u16();
-      return { ...base, kind: 'S_REGISTER', typeIndex, register, name: r.cstring() };
+      return { recordOffset: base.recordOffset, recordSize: base.recordSize, kindValue: base.kindValue, kind: 'S_REGISTER', typeIndex, register, name: r.cstring() };
     }
     case S.S_LOCAL: {
       const typeIndex = r.u32();
       const flags = r.u16();
       return {
-        ...base,
+        recordOffset: base.recordOffset, recordSize: base.recordSize, kindValue: base.kindValue,
         kind: 'S_LOCAL',
         typeIndex,
         flags,
@@ -545,22 +549,22 @@ function decodeBody(r: CvReader, base: Base): CvSymbol {
       const register = r.u16();
       const mayHaveNoName = r.u16() !== 0;
       const range = readRange(r);
-      return { ...base, kind: 'S_DEFRANGE_REGISTER', register, mayHaveNoName, range, gaps: readGaps(r) };
+      return { recordOffset: base.recordOffset, recordSize: base.recordSize, kindValue: base.kindValue, kind: 'S_DEFRANGE_REGISTER', register, mayHaveNoName, range, gaps: readGaps(r) };
     }
     case S.S_DEFRANGE_FRAMEPOINTER_REL: {
       const offset = r.i32();
       const range = readRange(r);
-      return { ...base, kind: 'S_DEFRANGE_FRAMEPOINTER_REL', offset, range, gaps: readGaps(r) };
+      return { recordOffset: base.recordOffset, recordSize: base.recordSize, kindValue: base.kindValue, kind: 'S_DEFRANGE_FRAMEPOINTER_REL', offset, range, gaps: readGaps(r) };
     }
     case S.S_DEFRANGE_FRAMEPOINTER_REL_FULL_SCOPE:
-      return { ...base, kind: 'S_DEFRANGE_FRAMEPOINTER_REL_FULL_SCOPE', offset: r.i32() };
+      return { recordOffset: base.recordOffset, recordSize: base.recordSize, kindValue: base.kindValue, kind: 'S_DEFRANGE_FRAMEPOINTER_REL_FULL_SCOPE', offset: r.i32() };
     case S.S_DEFRANGE_SUBFIELD_REGISTER: {
       const register = r.u16();
       const mayHaveNoName = r.u16() !== 0;
       // Only the low 12 bits are the offset; the rest is padding.
       const offsetInParent = r.u32() & 0xfff;
       const range = readRange(r);
-      return { ...base, kind: 'S_DEFRANGE_SUBFIELD_REGISTER', register, mayHaveNoName, offsetInParent, range, gaps: readGaps(r) };
+      return { recordOffset: base.recordOffset, recordSize: base.recordSize, kindValue: base.kindValue, kind: 'S_DEFRANGE_SUBFIELD_REGISTER', register, mayHaveNoName, offsetInParent, range, gaps: readGaps(r) };
     }
     case S.S_DEFRANGE_REGISTER_REL: {
       const baseRegister = r.u16();
@@ -568,7 +572,7 @@ function decodeBody(r: CvReader, base: Base): CvSymbol {
       const basePointerOffset = r.i32();
       const range = readRange(r);
       return {
-        ...base,
+        recordOffset: base.recordOffset, recordSize: base.recordSize, kindValue: base.kindValue,
         kind: 'S_DEFRANGE_REGISTER_REL',
         baseRegister,
         spilledUdtMember: (flags & 1) !== 0,
@@ -581,16 +585,16 @@ function decodeBody(r: CvReader, base: Base): CvSymbol {
     case S.S_END:
     case S.S_PROC_ID_END:
     case S.S_INLINESITE_END:
-      return { ...base, kind: symbolKindName(k) as ScopeEndSymbol['kind'] };
+      return { recordOffset: base.recordOffset, recordSize: base.recordSize, kindValue: base.kindValue, kind: symbolKindName(k) as ScopeEndSymbol['kind'] };
     case S.S_OBJNAME:
-      return { ...base, kind: 'S_OBJNAME', signature: r.u32(), name: r.cstring() };
+      return { recordOffset: base.recordOffset, recordSize: base.recordSize, kindValue: base.kindValue, kind: 'S_OBJNAME', signature: r.u32(), name: r.cstring() };
     case S.S_COMPILE3: {
       const flagWord = r.u32();
       const machine = r.u16();
       const frontendVersion: [number, number, number, number] = [r.u16(), r.u16(), r.u16(), r.u16()];
       const backendVersion: [number, number, number, number] = [r.u16(), r.u16(), r.u16(), r.u16()];
       return {
-        ...base,
+        recordOffset: base.recordOffset, recordSize: base.recordSize, kindValue: base.kindValue,
         kind: 'S_COMPILE3',
         language: flagWord & 0xff,
         flags: flagWord >>> 8,
@@ -601,7 +605,7 @@ function decodeBody(r: CvReader, base: Base): CvSymbol {
       };
     }
     case S.S_BUILDINFO:
-      return { ...base, kind: 'S_BUILDINFO', buildId: r.u32() };
+      return { recordOffset: base.recordOffset, recordSize: base.recordSize, kindValue: base.kindValue, kind: 'S_BUILDINFO', buildId: r.u32() };
     case S.S_TRAMPOLINE: {
       const trampolineType = r.u16();
       const size = r.u16();
@@ -609,13 +613,13 @@ function decodeBody(r: CvReader, base: Base): CvSymbol {
       const targetOffset = r.u32();
       const thunkSection = r.u16();
       const targetSection = r.u16();
-      return { ...base, kind: 'S_TRAMPOLINE', trampolineType, size, thunkSection, thunkOffset, targetSection, targetOffset };
+      return { recordOffset: base.recordOffset, recordSize: base.recordSize, kindValue: base.kindValue, kind: 'S_TRAMPOLINE', trampolineType, size, thunkSection, thunkOffset, targetSection, targetOffset };
     }
     case S.S_INLINESITE: {
       const parent = r.u32();
       const end = r.u32();
       const inlinee = r.u32();
-      return { ...base, kind: 'S_INLINESITE', parent, end, inlinee, annotations: r.bytes(r.remaining) };
+      return { recordOffset: base.recordOffset, recordSize: base.recordSize, kindValue: base.kindValue, kind: 'S_INLINESITE', parent, end, inlinee, annotations: r.bytes(r.remaining) };
     }
     case S.S_SECTION: {
       const sectionNumber = r.u16();
@@ -624,26 +628,26 @@ function decodeBody(r: CvReader, base: Base): CvSymbol {
       const rva = r.u32();
       const length = r.u32();
       const characteristics = r.u32();
-      return { ...base, kind: 'S_SECTION', sectionNumber, alignment, rva, length, characteristics, name: r.cstring() };
+      return { recordOffset: base.recordOffset, recordSize: base.recordSize, kindValue: base.kindValue, kind: 'S_SECTION', sectionNumber, alignment, rva, length, characteristics, name: r.cstring() };
     }
     case S.S_COFFGROUP: {
       const size = r.u32();
       const characteristics = r.u32();
       const offset = r.u32();
       const segment = r.u16();
-      return { ...base, kind: 'S_COFFGROUP', size, characteristics, segment, offset, name: r.cstring() };
+      return { recordOffset: base.recordOffset, recordSize: base.recordSize, kindValue: base.kindValue, kind: 'S_COFFGROUP', size, characteristics, segment, offset, name: r.cstring() };
     }
     case S.S_CALLSITEINFO: {
       const offset = r.u32();
       const segment = r.u16();
       r.u16(); // padding
-      return { ...base, kind: 'S_CALLSITEINFO', segment, offset, typeIndex: r.u32() };
+      return { recordOffset: base.recordOffset, recordSize: base.recordSize, kindValue: base.kindValue, kind: 'S_CALLSITEINFO', segment, offset, typeIndex: r.u32() };
     }
     case S.S_HEAPALLOCSITE: {
       const offset = r.u32();
       const segment = r.u16();
       const callInstructionSize = r.u16();
-      return { ...base, kind: 'S_HEAPALLOCSITE', segment, offset, callInstructionSize, typeIndex: r.u32() };
+      return { recordOffset: base.recordOffset, recordSize: base.recordSize, kindValue: base.kindValue, kind: 'S_HEAPALLOCSITE', segment, offset, callInstructionSize, typeIndex: r.u32() };
     }
     case S.S_ENVBLOCK: {
       r.u8(); // reserved
@@ -654,35 +658,58 @@ function decodeBody(r: CvReader, base: Base): CvSymbol {
         if (s === '') break;
         entries.push(s);
       }
-      return { ...base, kind: 'S_ENVBLOCK', entries };
+      return { recordOffset: base.recordOffset, recordSize: base.recordSize, kindValue: base.kindValue, kind: 'S_ENVBLOCK', entries };
     }
     default:
-      return { ...base, kind: 'unknown', raw: r.bytes(r.remaining) };
+      return { recordOffset: base.recordOffset, recordSize: base.recordSize, kindValue: base.kindValue, kind: 'unknown', raw: r.bytes(r.remaining) };
   }
 }
 
 /** Minimum record length field: the kind. */
 const MIN_RECORD_LENGTH = 2;
 
+/** The error a record body reader raised, re-raised under the record's own part name (built only on this path). */
+function inRecordPart(e: unknown, file: string, part: string, kindValue: number, offset: number): never {
+  if (!(e instanceof SymbolFormatError)) throw e;
+  const { location } = e;
+  const prefix = `${location.file}: ${location.part} at offset 0x${location.offset.toString(16)}: `;
+  const detail = e.message.startsWith(prefix) ? e.message.slice(prefix.length) : e.message;
+  throw new SymbolFormatError({ file, part: `${part} ${symbolKindName(kindValue)} record at 0x${offset.toString(16)}`, offset: location.offset }, detail);
+}
+
 /**
  * Decodes the record at `offset` of `stream`. `part` names the stream in
  * errors; offsets in errors are stream offsets.
  */
 export function decodeSymbolAt(stream: Uint8Array, offset: number, file: string, part: string): CvSymbol {
-  const head = new CvReader(stream, file, part, 0);
   if (!Number.isInteger(offset) || offset < 0 || offset >= stream.length) {
-    head.fail(`no symbol record at offset ${offset} of a ${stream.length}-byte stream`, 0);
+    new CvReader(stream, file, part, 0).fail(`no symbol record at offset ${offset} of a ${stream.length}-byte stream`, 0);
   }
-  head.seek(offset);
-  const length = head.u16();
-  if (length < MIN_RECORD_LENGTH) head.fail(`symbol record length ${length} is too short`, offset);
-  const kindValue = head.u16();
+  if (offset + 4 > stream.length) {
+    // Too short for the header: let the checked reader say which field is missing.
+    const head = new CvReader(stream, file, part, offset);
+    const length = head.u16();
+    if (length < MIN_RECORD_LENGTH) head.fail(`symbol record length ${length} is too short`, offset);
+    head.u16();
+  }
+  const length = stream[offset]! | (stream[offset + 1]! << 8);
+  if (length < MIN_RECORD_LENGTH) new CvReader(stream, file, part, 0).fail(`symbol record length ${length} is too short`, offset);
+  const kindValue = stream[offset + 2]! | (stream[offset + 3]! << 8);
   if (length + 2 > stream.length - offset) {
-    head.fail(`${symbolKindName(kindValue)} record of ${length + 2} bytes runs past the end (${stream.length - offset} left)`, offset);
+    new CvReader(stream, file, part, 0).fail(
+      `${symbolKindName(kindValue)} record of ${length + 2} bytes runs past the end (${stream.length - offset} left)`,
+      offset,
+    );
   }
   const bodyAt = offset + 4;
-  const body = new CvReader(stream.subarray(bodyAt, offset + 2 + length), file, `${part} ${symbolKindName(kindValue)} record at 0x${offset.toString(16)}`, 0, bodyAt);
-  return decodeBody(body, { recordOffset: offset, recordSize: length + 2, kindValue });
+  // The body reader names the stream; an error is re-raised naming the record,
+  // so the record's part string is only built when something is wrong.
+  const body = new CvReader(stream.subarray(bodyAt, offset + 2 + length), file, part, 0, bodyAt);
+  try {
+    return decodeBody(body, { recordOffset: offset, recordSize: length + 2, kindValue });
+  } catch (e) {
+    return inRecordPart(e, file, part, kindValue, offset);
+  }
 }
 
 /**
@@ -690,6 +717,23 @@ export function decodeSymbolAt(stream: Uint8Array, offset: number, file: string,
  * at least 4 bytes, so the loop always advances.
  */
 export function decodeSymbols(stream: Uint8Array, file: string, part: string, start = 0, end = stream.length): CvSymbol[] {
+  return decodeSymbolsOfKinds(stream, file, part, start, end, () => true);
+}
+
+/**
+ * Like `decodeSymbols`, but decodes only the records whose numeric kind `want`
+ * accepts; the others are stepped over by their length, which is still checked.
+ * A reader that needs a few kinds out of a module (procedures, not their
+ * locals and ranges) pays for those only.
+ */
+export function decodeSymbolsOfKinds(
+  stream: Uint8Array,
+  file: string,
+  part: string,
+  start: number,
+  end: number,
+  want: (kindValue: number) => boolean,
+): CvSymbol[] {
   if (start < 0 || end > stream.length || start > end) {
     new CvReader(stream, file, part).fail(`symbol range ${start}..${end} outside the ${stream.length}-byte stream`, start);
   }
@@ -697,6 +741,14 @@ export function decodeSymbols(stream: Uint8Array, file: string, part: string, st
   const out: CvSymbol[] = [];
   let at = start;
   while (at < end) {
+    if (at + 4 <= end) {
+      const length = view[at]! | (view[at + 1]! << 8);
+      const kindValue = view[at + 2]! | (view[at + 3]! << 8);
+      if (length >= MIN_RECORD_LENGTH && length + 2 <= end - at && !want(kindValue)) {
+        at += length + 2;
+        continue;
+      }
+    }
     const s = decodeSymbolAt(view, at, file, part);
     out.push(s);
     at += s.recordSize;
