@@ -57,7 +57,7 @@ describe('gdb with no file gets names and lines from josgdb (stub-uefi in QEMU)'
       'continue',
       'info symbol $pc',
       'info line *$pc',
-      'bt 1',
+      'bt',
       'delete',
       `break workload.c:${counterLine}`,
       'continue',
@@ -83,6 +83,9 @@ describe('gdb with no file gets names and lines from josgdb (stub-uefi in QEMU)'
     expectMatch(/demo_leaf in section \.text/);
     expectMatch(new RegExp(`Line ${leafLine} of ".*workload\\.c"`));
     expectMatch(new RegExp(`#0 +demo_leaf \\(.*\\) at .*workload\\.c:${leafLine}`));
+    // the leaf's caller comes from the return address at [rsp]; deeper frames need
+    // the CFI of the unwinding issue
+    expectMatch(/#1 +0x[0-9a-f]+ in demo_c \(.*\) at .*workload\.c:\d+/);
     expectMatch(new RegExp(`Breakpoint 2, main \\(\\) at .*workload\\.c:${counterLine}`));
     expectMatch(new RegExp(`Line ${callLine} of ".*workload\\.c"`)); // after next
     expectMatch(/demo_a(\+\d+)? in section \.text|demo_a \+ \d+ in section \.text/); // after step
