@@ -35,7 +35,7 @@ demo: deps build stub
 	node dist/cli/main.js demo
 
 bench: deps build stub
-	node dist/cli/main.js bench
+	node bench/pdb-load/run.js
 
 clean:
 	rm -rf dist dist-check

@@ -1,9 +1,11 @@
 /**
  * The two things the debug model takes from the type streams: data symbol
  * sizes (TPI) and each module's build directory and source file (S_BUILDINFO
- * -> LF_BUILDINFO -> LF_STRING_ID in the IPI). Each stream is decoded the first
- * time it is needed; a stream that does not decode costs only what it feeds
- * (sizes 0, no build directory) and is reported once.
+ * -> LF_BUILDINFO -> LF_STRING_ID in the IPI). Each stream's framing is read
+ * the first time it is needed and only the records asked for are decoded (a
+ * large image's IPI holds a record per function; a few dozen are wanted). A
+ * stream or record that does not decode costs only what it feeds (a size of
+ * 0, no build directory) and is reported.
  */
 import type { BuildInfo, PdbFile } from '../pdb';
 import { SymbolFormatError } from '../format-error';
@@ -31,7 +33,7 @@ export function typeInfoCallbacks(pdb: PdbFile, onProblem: (e: SymbolFormatError
         done = true;
         try {
           const data = bytes();
-          value = data && data.length > 0 ? TypeTable.fromBytes(data, kind) : undefined;
+          value = data && data.length > 0 ? TypeTable.fromBytesLazy(data, kind) : undefined;
         } catch (e) {
           if (!(e instanceof SymbolFormatError)) throw e;
           onProblem(e);
@@ -73,10 +75,9 @@ export function typeInfoCallbacks(pdb: PdbFile, onProblem: (e: SymbolFormatError
     }
     return prefix + r.string;
   };
-  const buildInfo = (buildInfoId: number): BuildInfo | undefined => {
-    const t = ipi();
-    const r = t?.get(buildInfoId);
-    if (!t || r?.kind !== 'LF_BUILDINFO') return undefined;
+  const resolveBuildInfo = (t: TypeTable, buildInfoId: number): BuildInfo | undefined => {
+    const r = t.get(buildInfoId);
+    if (r?.kind !== 'LF_BUILDINFO') return undefined;
     const arg = (i: number): string | undefined => {
       const id = r.args[i];
       const s = id === undefined ? undefined : stringId(t, id);
@@ -86,6 +87,18 @@ export function typeInfoCallbacks(pdb: PdbFile, onProblem: (e: SymbolFormatError
     const sourceFile = arg(BuildInfoArg.SourceFile);
     if (compDir === undefined && sourceFile === undefined) return undefined;
     return { ...(compDir !== undefined ? { compDir } : {}), ...(sourceFile !== undefined ? { sourceFile } : {}) };
+  };
+  const buildInfo = (buildInfoId: number): BuildInfo | undefined => {
+    const t = ipi();
+    if (!t) return undefined;
+    try {
+      return resolveBuildInfo(t, buildInfoId);
+    } catch (e) {
+      // Records are decoded as they are asked for, so a damaged one fails here.
+      if (!(e instanceof SymbolFormatError)) throw e;
+      onProblem(e);
+      return undefined;
+    }
   };
   return { typeSize, buildInfo };
 }

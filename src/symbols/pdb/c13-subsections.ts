@@ -132,6 +132,99 @@ export function readLines(sub: RawSubsection, file: string, part: string): Lines
   return { relocSegment, relocOffset, codeSize, flags, hasColumns, blocks };
 }
 
+/** Where one block's entries lie in its DEBUG_S_LINES data, found by `scanLines`. */
+export interface LineBlockLayout {
+  fileChecksumOffset: number;
+  numLines: number;
+  /** Offset in the subsection data of the first 8-byte entry. */
+  entriesAt: number;
+  /** Offset of the first 4-byte column entry; -1 without columns. */
+  columnsAt: number;
+}
+
+/** A DEBUG_S_LINES subsection checked like `readLines`, with its entries left in place. */
+export interface LinesLayout {
+  relocSegment: number;
+  relocOffset: number;
+  codeSize: number;
+  flags: number;
+  hasColumns: boolean;
+  data: Uint8Array;
+  blocks: LineBlockLayout[];
+  /** Entries in all blocks. */
+  lineCount: number;
+}
+
+/**
+ * Checks a DEBUG_S_LINES subsection exactly as `readLines` does (the same
+ * errors at the same offsets) but decodes no entries: a reader that needs
+ * them once, or only some, reads them from the bytes at the offsets recorded.
+ */
+export function scanLines(sub: RawSubsection, file: string, part: string): LinesLayout {
+  const r = reader(sub, file, part, 'DEBUG_S_LINES');
+  const relocOffset = r.u32();
+  const relocSegment = r.u16();
+  const flags = r.u16();
+  const codeSize = r.u32();
+  const hasColumns = (flags & CV_LINES_HAVE_COLUMNS) !== 0;
+  const blocks: LineBlockLayout[] = [];
+  let lineCount = 0;
+  while (!r.atEnd) {
+    const at = r.offset;
+    const fileChecksumOffset = r.u32();
+    const numLines = r.u32();
+    const blockSize = r.u32();
+    const need = numLines * (hasColumns ? 12 : 8);
+    if (need > r.remaining) r.fail(`${numLines} line entries need ${need} bytes, ${r.remaining} left`, at);
+    if (blockSize < 12 + need) r.fail(`block size ${blockSize} smaller than its ${numLines} entries`, at);
+    const entriesAt = r.offset;
+    r.skip(numLines * 8);
+    const columnsAt = hasColumns ? r.offset : -1;
+    if (hasColumns) r.skip(numLines * 4);
+    const extra = at + blockSize - r.offset;
+    if (extra > r.remaining) r.fail(`block size ${blockSize} runs past the end of the subsection`, at);
+    r.skip(extra);
+    blocks.push({ fileChecksumOffset, numLines, entriesAt, columnsAt });
+    lineCount += numLines;
+  }
+  return { relocSegment, relocOffset, codeSize, flags, hasColumns, data: sub.data, blocks, lineCount };
+}
+
+const u32At = (d: Uint8Array, at: number): number => (d[at]! | (d[at + 1]! << 8) | (d[at + 2]! << 16) | (d[at + 3]! << 24)) >>> 0;
+
+/**
+ * `scanLines` for the subsection whose data is `data[start, start + length)`
+ * (its header at `subOffset`), reading the bytes in place: no reader, no
+ * view per subsection. Offsets in the result are offsets in `data`. Anything
+ * malformed is handed to `scanLines`, which raises the error it always has.
+ */
+export function scanLinesIn(data: Uint8Array, start: number, length: number, subOffset: number, file: string, part: string): LinesLayout {
+  const end = start + length;
+  const checked = (): LinesLayout => scanLines({ kind: DEBUG_S_LINES, offset: subOffset, data: data.subarray(start, end) }, file, part);
+  if (length < 12) return checked();
+  const relocOffset = u32At(data, start);
+  const relocSegment = data[start + 4]! | (data[start + 5]! << 8);
+  const flags = data[start + 6]! | (data[start + 7]! << 8);
+  const codeSize = u32At(data, start + 8);
+  const hasColumns = (flags & CV_LINES_HAVE_COLUMNS) !== 0;
+  const blocks: LineBlockLayout[] = [];
+  let lineCount = 0;
+  let at = start + 12;
+  while (at < end) {
+    if (end - at < 12) return checked();
+    const fileChecksumOffset = u32At(data, at);
+    const numLines = u32At(data, at + 4);
+    const blockSize = u32At(data, at + 8);
+    const need = numLines * (hasColumns ? 12 : 8);
+    if (need > end - at - 12 || blockSize < 12 + need || blockSize > end - at) return checked();
+    const entriesAt = at + 12;
+    blocks.push({ fileChecksumOffset, numLines, entriesAt, columnsAt: hasColumns ? entriesAt + numLines * 8 : -1 });
+    lineCount += numLines;
+    at += blockSize;
+  }
+  return { relocSegment, relocOffset, codeSize, flags, hasColumns, data, blocks, lineCount };
+}
+
 export function readFileChecksums(sub: RawSubsection, file: string, part: string): FileChecksum[] {
   const r = reader(sub, file, part, 'DEBUG_S_FILECHKSMS');
   const out: FileChecksum[] = [];

@@ -68,22 +68,29 @@ function compileUnit(m: CollectedModule, options: DebugModelOptions): ModelCompi
   // row is a statement: a module that sets it on no row does not use it, and
   // its rows are all taken as statements (what a debugger needs to place
   // breakpoints). A module that sets it on some rows is taken at its word.
-  const usesStatementFlag = m.lineTables.some((t) => t.rows.some((r) => r.isStatement));
+  const usesStatementFlag = m.lineTables.some((t) => {
+    let any = false;
+    t.forEachRow((_rva, _file, _line, isStatement) => {
+      if (isStatement) any = true;
+      return !any;
+    });
+    return any;
+  });
   const lineSequences: ModelLineSequence[] = [];
   for (const t of m.lineTables) {
     // The model promises rows inside their sequence; a malformed table's stray rows are dropped.
     const rows: ModelLineRow[] = [];
     let lastOffset = -1;
     let lastFile = 0;
-    for (const r of t.rows) {
-      if (r.rva < t.startRva || r.rva >= t.endRva) continue;
+    t.forEachRow((rva, fileChecksumOffset, line, isStatement) => {
+      if (rva < t.startRva || rva >= t.endRva) return;
       // Rows of a block share their file: look it up once per run.
-      if (r.fileChecksumOffset !== lastOffset) {
-        lastOffset = r.fileChecksumOffset;
-        lastFile = fileIndex.get(lastOffset)!;
+      if (fileChecksumOffset !== lastOffset) {
+        lastOffset = fileChecksumOffset;
+        lastFile = fileIndex.get(fileChecksumOffset)!;
       }
-      rows.push({ rva: r.rva, file: lastFile, line: r.line, isStatement: usesStatementFlag ? r.isStatement : true });
-    }
+      rows.push({ rva, file: lastFile, line, isStatement: usesStatementFlag ? isStatement : true });
+    });
     if (rows.length > 0) lineSequences.push({ startRva: t.startRva, endRva: t.endRva, rows });
   }
 
@@ -115,7 +122,12 @@ function compileUnit(m: CollectedModule, options: DebugModelOptions): ModelCompi
 
   const functions: ModelFunction[] = m.procs.map((p) => {
     const table = tableHolding(p.rva);
-    const first = table?.rows.find((r) => r.rva >= p.rva && r.line !== 0);
+    let first: { fileChecksumOffset: number; line: number } | undefined;
+    table?.forEachRow((rva, fileChecksumOffset, line) => {
+      if (rva < p.rva || line === 0) return true;
+      first = { fileChecksumOffset, line };
+      return false;
+    });
     return {
       name: p.name,
       rva: p.rva,

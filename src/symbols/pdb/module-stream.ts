@@ -14,8 +14,9 @@ import {
   readInlineeLines,
   readLines,
   readSubsections,
+  scanLinesIn,
 } from './c13-subsections';
-import type { FileChecksum, InlineeSourceLine, LinesSubsection, RawSubsection } from './c13-subsections';
+import type { FileChecksum, InlineeSourceLine, LinesLayout, LinesSubsection, RawSubsection } from './c13-subsections';
 import type { DbiModule } from './dbi-modules';
 import { decodeSymbols, decodeSymbolsOfKinds } from './symbol-records';
 import type { CvSymbol } from './symbol-records';
@@ -24,6 +25,8 @@ import type { SymbolTree } from './symbol-scopes';
 import { streamPart } from './streams';
 
 export const CV_SIGNATURE_C13 = 4;
+
+const u32At = (d: Uint8Array, at: number): number => (d[at]! | (d[at + 1]! << 8) | (d[at + 2]! << 16) | (d[at + 3]! << 24)) >>> 0;
 
 export interface ModuleStream {
   module: DbiModule;
@@ -69,7 +72,7 @@ interface C13Parts {
   otherSubsections: RawSubsection[];
 }
 
-function readC13(data: Uint8Array, part: string, c13Start: number, c13End: number, withInlinees: boolean): C13Parts {
+function readC13(data: Uint8Array, part: string, c13Start: number, c13End: number): C13Parts {
   const subsections = readSubsections(new CvReader(data.subarray(c13Start, c13End), 'PDB', part, 0, c13Start));
   const lines: LinesSubsection[] = [];
   const checksums = new Map<number, FileChecksum>();
@@ -85,7 +88,7 @@ function readC13(data: Uint8Array, part: string, c13Start: number, c13End: numbe
         for (const c of readFileChecksums(sub, 'PDB', part)) checksums.set(c.entryOffset, c);
         break;
       case DEBUG_S_INLINEELINES:
-        if (withInlinees) for (const l of readInlineeLines(sub, 'PDB', part)) inlineeLines.push(l);
+        for (const l of readInlineeLines(sub, 'PDB', part)) inlineeLines.push(l);
         break;
       default:
         otherSubsections.push(sub);
@@ -98,7 +101,7 @@ export function readModuleStream(data: Uint8Array, module: DbiModule, streamInde
   const part = modulePart(module, streamIndex);
   const { symEnd, c13Start, c13End } = moduleLayout(data, module, part);
   const symbols: CvSymbol[] = symEnd > 0 ? decodeSymbols(data, 'PDB', part, 4, symEnd) : [];
-  const c13 = readC13(data, part, c13Start, c13End, true);
+  const c13 = readC13(data, part, c13Start, c13End);
   let tree: SymbolTree | undefined;
   return {
     module,
@@ -117,19 +120,52 @@ export interface ModuleSummary {
   part: string;
   /** The records whose kind the reader asked for, in stream order. */
   symbols: CvSymbol[];
-  lines: LinesSubsection[];
+  /** DEBUG_S_LINES subsections, checked, their entries still in the stream's bytes. */
+  lines: LinesLayout[];
+  /** The module stream's bytes (each `lines[i].data` is a view into them). */
+  data: Uint8Array;
   checksums: Map<number, FileChecksum>;
 }
 
 /**
  * Reads a module stream for a symbol table: only the symbol kinds `want`
  * accepts are decoded (a procedure's locals and ranges are stepped over),
- * and inlinee lines are skipped. Layout checks are those of readModuleStream.
+ * line tables are checked but their entries not decoded, and inlinee lines
+ * and other subsections are skipped. Layout checks are those of readModuleStream.
  */
 export function readModuleSummary(data: Uint8Array, module: DbiModule, streamIndex: number, want: (kindValue: number) => boolean): ModuleSummary {
   const part = modulePart(module, streamIndex);
   const { symEnd, c13Start, c13End } = moduleLayout(data, module, part);
   const symbols = symEnd > 0 ? decodeSymbolsOfKinds(data, 'PDB', part, 4, symEnd, want) : [];
-  const { lines, checksums } = readC13(data, part, c13Start, c13End, false);
-  return { module, streamIndex, part, symbols, lines, checksums };
+  // The subsection framing, walked in place (kind, header offset, length per
+  // subsection); anything malformed goes to readSubsections for its error.
+  const frames: number[] = [];
+  for (let at = c13Start; at < c13End; ) {
+    const kind = at + 8 <= c13End ? u32At(data, at) : 0;
+    const length = at + 8 <= c13End ? u32At(data, at + 4) : 0;
+    if (at + 8 > c13End || length > c13End - at - 8) {
+      readSubsections(new CvReader(data.subarray(c13Start, c13End), 'PDB', part, 0, c13Start));
+      break;
+    }
+    frames.push(kind, at, length);
+    // Aligned as readSubsections aligns: to 4 from the start of the C13 data, at most to its end.
+    const next = at + 8 + length;
+    const rem = (next - c13Start) % 4;
+    at = rem === 0 ? next : Math.min(c13End, next + 4 - rem);
+  }
+  const lines: LinesLayout[] = [];
+  const checksums = new Map<number, FileChecksum>();
+  for (let i = 0; i < frames.length; i += 3) {
+    const kind = frames[i]!;
+    const at = frames[i + 1]!;
+    const length = frames[i + 2]!;
+    if (kind & DEBUG_S_IGNORE) continue;
+    if (kind === DEBUG_S_LINES) {
+      lines.push(scanLinesIn(data, at + 8, length, at, 'PDB', part));
+    } else if (kind === DEBUG_S_FILECHKSMS) {
+      const sub: RawSubsection = { kind, offset: at, data: data.subarray(at + 8, at + 8 + length) };
+      for (const c of readFileChecksums(sub, 'PDB', part)) checksums.set(c.entryOffset, c);
+    }
+  }
+  return { module, streamIndex, part, symbols, lines, checksums, data };
 }

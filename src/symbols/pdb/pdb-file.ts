@@ -11,6 +11,7 @@ import { readDbiStream } from './dbi-stream';
 import type { DbiStream } from './dbi-stream';
 import type { DbiModule } from './dbi-modules';
 import { readGlobalsStream } from './globals-stream';
+import { readGsiHash } from './gsi';
 import type { GlobalsStream } from './globals-stream';
 import { readInfoStream } from './info-stream';
 import type { PdbInfo } from './info-stream';
@@ -24,6 +25,7 @@ import { PDB_STREAM_DBI, PDB_STREAM_INFO, PDB_STREAM_IPI, PDB_STREAM_TPI, stream
 import { readStringTable } from './string-table';
 import type { StringTable } from './string-table';
 import { SymbolRecordStream } from './symbol-record-stream';
+import type { CvSymbol } from './symbol-records';
 
 /** Memoizes one parse; a parse that threw throws the same error again. */
 function lazy<T>(compute: () => T): () => T {
@@ -134,6 +136,44 @@ export class PdbFile {
 
   get globals(): GlobalsStream | undefined {
     return this.globalsLazy();
+  }
+
+  /**
+   * The publics stream read afresh, its records decoded without going into
+   * the PdbFile's caches: for a caller that walks every public once (building
+   * a symbol table) and should not keep them all alive afterwards. The same
+   * checks and errors as `publics`.
+   */
+  readPublicsOnce(): PublicsStream | undefined {
+    const index = this.dbi.header.publicStreamIndex;
+    const records = this.freshSymbolRecords();
+    if (index === undefined || !this.msf.hasStream(index) || !records) return undefined;
+    return readPublicsStream(this.msf.stream(index), index, records);
+  }
+
+  /**
+   * The global records whose kinds `want` accepts, in hash order, read afresh
+   * and not cached, like `readPublicsOnce`. Records of other kinds (a large
+   * image has a procedure reference per function) are not decoded.
+   */
+  readGlobalsOnce(want: (kindValue: number) => boolean = () => true): CvSymbol[] | undefined {
+    const index = this.dbi.header.globalStreamIndex;
+    const records = this.freshSymbolRecords();
+    if (index === undefined || !this.msf.hasStream(index) || !records) return undefined;
+    const hash = readGsiHash(new CvReader(this.msf.stream(index), 'PDB', streamPart(index, 'globals')));
+    const out: CvSymbol[] = [];
+    for (const h of hash.records) {
+      const kind = records.kindAt(h.symOffset);
+      // An unreadable header is decoded anyway, so that the error is the one `globals` gives.
+      if (kind === undefined || want(kind)) out.push(records.at(h.symOffset));
+    }
+    return out;
+  }
+
+  private freshSymbolRecords(): SymbolRecordStream | undefined {
+    const index = this.dbi.header.symRecordStreamIndex;
+    if (index === undefined || !this.msf.hasStream(index)) return undefined;
+    return new SymbolRecordStream(this.msf.stream(index), index, false);
   }
 
   /** The image's section headers as the linker recorded them (after any post-link rewrite). */

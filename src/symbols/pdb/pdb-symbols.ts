@@ -8,6 +8,7 @@
  */
 import { SymbolFormatError } from '../format-error';
 import { HIDDEN_LINE_NUMBERS } from './c13-subsections';
+import type { LinesLayout } from './c13-subsections';
 import type { DbiModule } from './dbi-modules';
 import type { ModuleSummary } from './module-stream';
 import type { PdbFile } from './pdb-file';
@@ -41,14 +42,161 @@ export interface CollectedLineRow {
   isStatement: boolean;
 }
 
+/** Visits one line row; returning false stops the walk. */
+export type LineRowVisitor = (rva: number, fileChecksumOffset: number, line: number, isStatement: boolean) => boolean | void;
+
 /** One DEBUG_S_LINES table: a contiguous code range, usually one function. */
 export interface CollectedLineTable {
   moduleIndex: number;
   startRva: number;
   endRva: number;
-  /** Sorted by rva; rows at equal addresses keep their stored order. */
-  rows: CollectedLineRow[];
+  /**
+   * Sorted by rva; rows at equal addresses keep their stored order. Built from
+   * the PDB's bytes on first access and kept: a large PDB has hundreds of
+   * thousands of rows, and a symbol file writer needs them once, not as objects.
+   */
+  readonly rows: CollectedLineRow[];
+  readonly rowCount: number;
+  /** The rows in `rows` order (from `rows` once built, so changes to them count), without building them. */
+  forEachRow(visit: LineRowVisitor): void;
 }
+
+/** Per block, four numbers in LineTable's packed block list. */
+const BLOCK_FIELDS = 4;
+
+/**
+ * A line table over its checked DEBUG_S_LINES bytes. Kept small, since a
+ * large image has tens of thousands: the module stream's bytes and file map
+ * are shared, and each block is four numbers (file checksum offset, entry
+ * count, and the stream offsets of its entries and columns).
+ */
+class LineTable implements CollectedLineTable {
+  readonly #data: Uint8Array;
+  readonly #blocks: number[];
+  readonly #fileByOffset: ReadonlyMap<number, string>;
+  /** Entries as (block, index) pairs in address order, when stored order is not address order. */
+  #order: Uint32Array | undefined;
+  #rows: CollectedLineRow[] | undefined;
+  readonly rowCount: number;
+
+  constructor(
+    readonly moduleIndex: number,
+    readonly startRva: number,
+    readonly endRva: number,
+    layout: LinesLayout,
+    moduleData: Uint8Array,
+    fileByOffset: ReadonlyMap<number, string>,
+  ) {
+    this.#data = moduleData;
+    this.#fileByOffset = fileByOffset;
+    this.rowCount = layout.lineCount;
+    // Offsets into the module stream rather than the subsection's own view.
+    const delta = layout.data.byteOffset - moduleData.byteOffset;
+    const blocks = new Array<number>(layout.blocks.length * BLOCK_FIELDS);
+    layout.blocks.forEach((b, i) => {
+      blocks[i * BLOCK_FIELDS] = b.fileChecksumOffset;
+      blocks[i * BLOCK_FIELDS + 1] = b.numLines;
+      blocks[i * BLOCK_FIELDS + 2] = b.entriesAt + delta;
+      blocks[i * BLOCK_FIELDS + 3] = b.columnsAt < 0 ? -1 : b.columnsAt + delta;
+    });
+    this.#blocks = blocks;
+    let previous = -1;
+    let sorted = true;
+    this.forEachEntry((at) => {
+      const offset = u32At(moduleData, at);
+      if (offset < previous) sorted = false;
+      previous = offset;
+      return sorted;
+    });
+    if (!sorted) this.#order = this.sortedOrder();
+  }
+
+  /** Stable sort of (block, index) pairs by address. */
+  private sortedOrder(): Uint32Array {
+    const entries: { offset: number; block: number; index: number }[] = [];
+    const blocks = this.#blocks;
+    for (let b = 0; b < blocks.length; b += BLOCK_FIELDS) {
+      for (let i = 0; i < blocks[b + 1]!; i++) entries.push({ offset: u32At(this.#data, blocks[b + 2]! + i * 8), block: b, index: i });
+    }
+    entries.sort((x, y) => x.offset - y.offset);
+    const order = new Uint32Array(entries.length * 2);
+    entries.forEach((e, k) => {
+      order[2 * k] = e.block;
+      order[2 * k + 1] = e.index;
+    });
+    return order;
+  }
+
+  /**
+   * Visits entries in address order: `at` is the entry's offset in the module
+   * stream, `block` the index of its block's first field, `i` its index in the block.
+   */
+  private forEachEntry(visit: (at: number, block: number, i: number) => boolean | void): void {
+    const blocks = this.#blocks;
+    const order = this.#order;
+    if (order) {
+      for (let k = 0; k < order.length; k += 2) {
+        const b = order[k]!;
+        const i = order[k + 1]!;
+        if (visit(blocks[b + 2]! + i * 8, b, i) === false) return;
+      }
+      return;
+    }
+    for (let b = 0; b < blocks.length; b += BLOCK_FIELDS) {
+      const n = blocks[b + 1]!;
+      const entries = blocks[b + 2]!;
+      for (let i = 0; i < n; i++) if (visit(entries + i * 8, b, i) === false) return;
+    }
+  }
+
+  forEachRow(visit: LineRowVisitor): void {
+    const rows = this.#rows;
+    if (rows) {
+      for (const r of rows) if (visit(r.rva, r.fileChecksumOffset, r.line, r.isStatement) === false) return;
+      return;
+    }
+    const data = this.#data;
+    const blocks = this.#blocks;
+    this.forEachEntry((at, b) => {
+      const word = u32At(data, at + 4);
+      return visit(this.startRva + u32At(data, at), blocks[b]!, lineOf(word & 0xffffff), word >>> 31 === 1);
+    });
+  }
+
+  get rows(): CollectedLineRow[] {
+    if (this.#rows) return this.#rows;
+    const data = this.#data;
+    const blocks = this.#blocks;
+    const rows: CollectedLineRow[] = [];
+    // One object per row, its end filled in below; one shape per table (with or without columns).
+    this.forEachEntry((at, b, i) => {
+      const word = u32At(data, at + 4);
+      const rva = this.startRva + u32At(data, at);
+      const line = lineOf(word & 0xffffff);
+      const isStatement = word >>> 31 === 1;
+      const fileChecksumOffset = blocks[b]!;
+      const file = this.#fileByOffset.get(fileChecksumOffset)!;
+      const columns = blocks[b + 3]!;
+      if (columns >= 0) {
+        const column = data[columns + i * 4]! | (data[columns + i * 4 + 1]! << 8);
+        rows.push({ rva, endRva: 0, fileChecksumOffset, file, line, column, isStatement });
+      } else {
+        rows.push({ rva, endRva: 0, fileChecksumOffset, file, line, isStatement });
+      }
+    });
+    // Each row extends to the next greater address, so rows sharing an address share a range.
+    let next = this.endRva;
+    for (let i = rows.length - 1; i >= 0; i--) {
+      const r = rows[i]!;
+      r.endRva = Math.max(r.rva, next);
+      if (i > 0 && rows[i - 1]!.rva !== r.rva) next = r.rva;
+    }
+    this.#rows = rows;
+    return rows;
+  }
+}
+
+const u32At = (d: Uint8Array, at: number): number => (d[at]! | (d[at + 1]! << 8) | (d[at + 2]! << 16) | (d[at + 3]! << 24)) >>> 0;
 
 export interface CollectedModule {
   module: DbiModule;
@@ -129,38 +277,15 @@ function collectModule(pdb: PdbFile, stream: ModuleSummary, data: CollectedData[
   for (const table of stream.lines) {
     const startRva = pdb.rvaOf(table.relocSegment, table.relocOffset);
     if (startRva === undefined) continue;
-    const endRva = startRva + table.codeSize;
-    const rows: CollectedLineRow[] = [];
     for (const block of table.blocks) {
-      const file = fileByOffset.get(block.fileChecksumOffset);
-      if (file === undefined) {
+      if (!fileByOffset.has(block.fileChecksumOffset)) {
         throw new SymbolFormatError(
           { file: 'PDB', part: `${stream.part} DEBUG_S_LINES`, offset: 0 },
           `line block refers to file checksum offset ${block.fileChecksumOffset}, which the module's checksum table lacks`,
         );
       }
-      const fileChecksumOffset = block.fileChecksumOffset;
-      // One object per row, its end filled in below; one shape per table (with or without columns).
-      for (const l of block.lines) {
-        const rva = startRva + l.offset;
-        const line = lineOf(l.line);
-        rows.push(
-          l.startColumn !== undefined
-            ? { rva, endRva: 0, fileChecksumOffset, file, line, column: l.startColumn, isStatement: l.isStatement }
-            : { rva, endRva: 0, fileChecksumOffset, file, line, isStatement: l.isStatement },
-        );
-      }
     }
-    // Array.prototype.sort is stable, so rows at one address keep stored order.
-    rows.sort((a, b) => a.rva - b.rva);
-    // Each row extends to the next greater address, so rows sharing an address share a range.
-    let next = endRva;
-    for (let i = rows.length - 1; i >= 0; i--) {
-      const r = rows[i]!;
-      r.endRva = Math.max(r.rva, next);
-      if (i > 0 && rows[i - 1]!.rva !== r.rva) next = r.rva;
-    }
-    lineTables.push({ moduleIndex: module.index, startRva, endRva, rows });
+    lineTables.push(new LineTable(module.index, startRva, startRva + table.codeSize, table, stream.data, fileByOffset));
   }
   lineTables.sort((a, b) => a.startRva - b.startRva);
   return {
@@ -226,7 +351,7 @@ export function collectPdbSymbols(pdb: PdbFile): CollectedSymbols {
 
   let globals: CvSymbol[] = [];
   try {
-    globals = pdb.globals?.symbols ?? [];
+    globals = pdb.readGlobalsOnce((kind) => kind === S.S_GDATA32 || kind === S.S_LDATA32) ?? [];
   } catch (e) {
     problems.push(asFormatError(e));
   }
@@ -240,7 +365,7 @@ export function collectPdbSymbols(pdb: PdbFile): CollectedSymbols {
   const publicCandidates: { name: string; rva: number }[] = [];
   let publics: CvSymbol[] = [];
   try {
-    publics = pdb.publics?.symbols ?? [];
+    publics = pdb.readPublicsOnce()?.symbols ?? [];
   } catch (e) {
     problems.push(asFormatError(e));
   }

@@ -14,6 +14,8 @@ export class SymbolRecordStream {
   constructor(
     readonly data: Uint8Array,
     readonly streamIndex: number,
+    /** false: decode on every call and keep nothing (for one pass over all records). */
+    private readonly caching = true,
   ) {
     this.part = streamPart(streamIndex, 'symbol records');
   }
@@ -22,8 +24,15 @@ export class SymbolRecordStream {
     let s = this.cache.get(offset);
     if (!s) {
       s = decodeSymbolAt(this.data, offset, 'PDB', this.part);
-      this.cache.set(offset, s);
+      if (this.caching) this.cache.set(offset, s);
     }
     return s;
+  }
+
+  /** The numeric kind of the record at `offset`, undefined when its header is not there (`at` reports why). */
+  kindAt(offset: number): number | undefined {
+    const d = this.data;
+    if (!Number.isInteger(offset) || offset < 0 || offset + 4 > d.length) return undefined;
+    return d[offset + 2]! | (d[offset + 3]! << 8);
   }
 }

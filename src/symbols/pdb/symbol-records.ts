@@ -668,6 +668,114 @@ function decodeBody(r: CvReader, base: Base): CvSymbol {
 /** Minimum record length field: the kind. */
 const MIN_RECORD_LENGTH = 2;
 
+const u16At = (d: Uint8Array, at: number): number => d[at]! | (d[at + 1]! << 8);
+const u32At = (d: Uint8Array, at: number): number => (d[at]! | (d[at + 1]! << 8) | (d[at + 2]! << 16) | (d[at + 3]! << 24)) >>> 0;
+
+/** The NUL-terminated name at `at`, decoded as CvReader.cstring does; undefined when no NUL comes before `end`. */
+function nameAt(d: Uint8Array, at: number, end: number): string | undefined {
+  let nul = at;
+  while (nul < end && d[nul] !== 0) nul++;
+  if (nul >= end) return undefined;
+  return Buffer.from(d.buffer, d.byteOffset + at, nul - at).toString('utf8');
+}
+
+/**
+ * The record kinds a large PDB holds by the ten thousand (procedures,
+ * publics, data, procedure references), decoded straight from the bytes when
+ * the record holds all its fields and a terminated name: the same result as
+ * `decodeBody`, without a reader and a DataView per field. Anything else
+ * (other kinds, short or unterminated records) returns undefined and takes
+ * the checked path, which reports the error.
+ */
+function decodeCommon(d: Uint8Array, offset: number, recordSize: number, k: number): CvSymbol | undefined {
+  const at = offset + 4;
+  const end = offset + recordSize;
+  switch (k) {
+    case S.S_GPROC32:
+    case S.S_LPROC32:
+    case S.S_GPROC32_ID:
+    case S.S_LPROC32_ID: {
+      if (end - at < 35) return undefined;
+      const name = nameAt(d, at + 35, end);
+      if (name === undefined) return undefined;
+      return {
+        recordOffset: offset,
+        recordSize,
+        kindValue: k,
+        kind: symbolKindName(k) as ProcSymbol['kind'],
+        parent: u32At(d, at),
+        end: u32At(d, at + 4),
+        next: u32At(d, at + 8),
+        codeSize: u32At(d, at + 12),
+        debugStart: u32At(d, at + 16),
+        debugEnd: u32At(d, at + 20),
+        typeIndex: u32At(d, at + 24),
+        segment: u16At(d, at + 32),
+        offset: u32At(d, at + 28),
+        flags: d[at + 34]!,
+        name,
+      };
+    }
+    case S.S_PUB32: {
+      if (end - at < 10) return undefined;
+      const name = nameAt(d, at + 10, end);
+      if (name === undefined) return undefined;
+      const flags = u32At(d, at);
+      return {
+        recordOffset: offset,
+        recordSize,
+        kindValue: k,
+        kind: 'S_PUB32',
+        flags,
+        isCode: (flags & 1) !== 0,
+        isFunction: (flags & 2) !== 0,
+        isManaged: (flags & 4) !== 0,
+        isMsil: (flags & 8) !== 0,
+        segment: u16At(d, at + 8),
+        offset: u32At(d, at + 4),
+        name,
+      };
+    }
+    case S.S_GDATA32:
+    case S.S_LDATA32:
+    case S.S_GTHREAD32:
+    case S.S_LTHREAD32: {
+      if (end - at < 10) return undefined;
+      const name = nameAt(d, at + 10, end);
+      if (name === undefined) return undefined;
+      return {
+        recordOffset: offset,
+        recordSize,
+        kindValue: k,
+        kind: symbolKindName(k) as DataSymbol['kind'],
+        typeIndex: u32At(d, at),
+        segment: u16At(d, at + 8),
+        offset: u32At(d, at + 4),
+        name,
+      };
+    }
+    case S.S_PROCREF:
+    case S.S_LPROCREF:
+    case S.S_DATAREF: {
+      if (end - at < 10) return undefined;
+      const name = nameAt(d, at + 10, end);
+      if (name === undefined) return undefined;
+      return {
+        recordOffset: offset,
+        recordSize,
+        kindValue: k,
+        kind: symbolKindName(k) as RefSymbol['kind'],
+        sumName: u32At(d, at),
+        symOffset: u32At(d, at + 4),
+        module: u16At(d, at + 8),
+        name,
+      };
+    }
+    default:
+      return undefined;
+  }
+}
+
 /** The error a record body reader raised, re-raised under the record's own part name (built only on this path). */
 function inRecordPart(e: unknown, file: string, part: string, kindValue: number, offset: number): never {
   if (!(e instanceof SymbolFormatError)) throw e;
@@ -702,6 +810,8 @@ export function decodeSymbolAt(stream: Uint8Array, offset: number, file: string,
     );
   }
   const bodyAt = offset + 4;
+  const fast = decodeCommon(stream, offset, length + 2, kindValue);
+  if (fast) return fast;
   // The body reader names the stream; an error is re-raised naming the record,
   // so the record's part string is only built when something is wrong.
   const body = new CvReader(stream.subarray(bodyAt, offset + 2 + length), file, part, 0, bodyAt);

@@ -8,13 +8,23 @@ import type { FieldMember } from './field-list';
 import type { ClassRecord, EnumRecord, UnionRecord } from './records';
 import type { TypeIndex } from './simple-types';
 import type { TypeStreamKind } from './stream-header';
-import { decodeTypeStream, type TypeRecord, type TypeStream } from './type-stream';
+import { decodeTypeRecordAt, decodeTypeStream, leafAt, locateTypeRecords, type TypeRecord, type TypeStream, type TypeStreamLayout } from './type-stream';
+import { LeafKind } from './leaf-kinds';
 import { cDeclaration, cTypeName, llvmTypeName } from './type-names';
 import { typeSize } from './type-size';
 
 export { MAX_TYPE_DEPTH } from './type-size';
 
 export type TagRecord = TypeRecord & (ClassRecord | UnionRecord | EnumRecord);
+
+/** Leaf kinds of the records `isTagRecord` accepts. */
+const TAG_LEAVES: ReadonlySet<number> = new Set([
+  LeafKind.LF_CLASS,
+  LeafKind.LF_STRUCTURE,
+  LeafKind.LF_INTERFACE,
+  LeafKind.LF_UNION,
+  LeafKind.LF_ENUM,
+]);
 
 export function isTagRecord(record: TypeRecord | undefined): record is TagRecord {
   if (!record) return false;
@@ -40,7 +50,11 @@ export class TypeTable {
   readonly stream: TypeStreamKind;
   readonly begin: TypeIndex;
   readonly end: TypeIndex;
-  private readonly records: readonly TypeRecord[];
+  /** Decoded records by position; in a lazy table, filled as they are asked for. */
+  private readonly records: (TypeRecord | undefined)[];
+  /** Present in a lazy table: where the undecoded records are. */
+  private readonly layout: TypeStreamLayout | undefined;
+  private complete: boolean;
   private definitions: Map<string, TypeIndex> | undefined;
 
   /** Decodes a TPI or IPI stream's bytes straight into a table. */
@@ -48,17 +62,45 @@ export class TypeTable {
     return new TypeTable(decodeTypeStream(data, stream));
   }
 
-  constructor(decoded: TypeStream) {
+  /**
+   * A table that checks the record framing now (the same errors as
+   * `fromBytes` for lengths and trailing bytes) but decodes each record the
+   * first time it is asked for, so a reader that needs the sizes of a few
+   * hundred types out of a large TPI, or a few build records out of the IPI,
+   * does not decode them all. A malformed record body raises its
+   * SymbolFormatError when that record is asked for.
+   */
+  static fromBytesLazy(data: Uint8Array, stream: TypeStreamKind): TypeTable {
+    return new TypeTable(locateTypeRecords(data, stream));
+  }
+
+  constructor(decoded: TypeStream | TypeStreamLayout) {
     this.stream = decoded.stream;
     this.begin = decoded.header.typeIndexBegin;
     this.end = decoded.header.typeIndexEnd;
-    this.records = decoded.records;
+    if ('records' in decoded) {
+      this.records = decoded.records;
+      this.layout = undefined;
+      this.complete = true;
+    } else {
+      this.records = new Array<TypeRecord | undefined>(decoded.offsets.length);
+      this.layout = decoded;
+      this.complete = false;
+    }
+  }
+
+  private recordAt(i: number): TypeRecord | undefined {
+    const known = this.records[i];
+    if (known !== undefined || this.complete || i >= this.records.length) return known;
+    const record = decodeTypeRecordAt(this.layout!, i);
+    this.records[i] = record;
+    return record;
   }
 
   /** The record with this index, or undefined for simple indices and indices outside the stream. */
   get(index: TypeIndex): TypeRecord | undefined {
     if (index < this.begin || index >= this.end) return undefined;
-    return this.records[index - this.begin];
+    return this.recordAt(index - this.begin);
   }
 
   has(index: TypeIndex): boolean {
@@ -66,7 +108,11 @@ export class TypeTable {
   }
 
   all(): readonly TypeRecord[] {
-    return this.records;
+    if (!this.complete) {
+      for (let i = 0; i < this.records.length; i++) this.recordAt(i);
+      this.complete = true;
+    }
+    return this.records as TypeRecord[];
   }
 
   /** A SymbolFormatError about one type, for the helpers that follow references. */
@@ -97,7 +143,11 @@ export class TypeTable {
     const add = (key: string, index: TypeIndex): void => {
       if (!map.has(key)) map.set(key, index);
     };
-    for (const record of this.records) {
+    const layout = this.complete ? undefined : this.layout;
+    for (let i = 0; i < this.records.length; i++) {
+      // A lazy table decodes only the records that can be definitions.
+      if (layout && !TAG_LEAVES.has(leafAt(layout, i))) continue;
+      const record = this.recordAt(i);
       if (!isTagRecord(record) || record.properties.forwardReference) continue;
       if (record.uniqueName !== undefined) add(definitionKey(record.leaf, true, record.uniqueName), record.index);
       if (!isAnonymousName(record.name)) add(definitionKey(record.leaf, false, record.name), record.index);

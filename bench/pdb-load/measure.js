@@ -1,0 +1,79 @@
+'use strict';
+/**
+ * One measurement, in a process of its own so that its peak RSS is the
+ * loader's alone. Prints one JSON line on stdout.
+ *
+ *   node measure.js load IMAGE PDB   loadSymbols + debugElf: what `josgdb symbols` does
+ *   node measure.js phases IMAGE PDB the same steps one by one, timed (for finding hot spots)
+ *   node measure.js idle             the baseline: node with the same modules loaded, doing nothing
+ *
+ * Requires the compiled code in dist/ (npm run build).
+ */
+const fs = require('node:fs');
+const path = require('node:path');
+
+const DIST = path.join(__dirname, '..', '..', 'dist');
+const BASE = 0x7e00000n;
+
+const now = () => Number(process.hrtime.bigint()) / 1e6;
+const maxRssBytes = () => process.resourceUsage().maxRSS * 1024;
+
+async function main() {
+  const [mode, image, pdb] = process.argv.slice(2);
+  const loader = require(path.join(DIST, 'symbols', 'loader'));
+  const pdbLib = require(path.join(DIST, 'symbols', 'pdb'));
+  const dwarf = require(path.join(DIST, 'dwarf'));
+
+  if (mode === 'idle') {
+    process.stdout.write(`${JSON.stringify({ maxRss: maxRssBytes() })}\n`);
+    return;
+  }
+  if (mode === 'load') {
+    const t0 = now();
+    const loaded = await loader.loadSymbols({ image, pdb, cache: false });
+    const elf = loaded.debugElf(BASE);
+    const ms = now() - t0;
+    if (loaded.modelSource !== 'pdb' || loaded.warnings.length > 0) throw new Error(`the PDB was not used: ${loaded.warnings.join('; ')}`);
+    const stats = loader.modelStats(loaded.model);
+    process.stdout.write(`${JSON.stringify({ ms, maxRss: maxRssBytes(), elfBytes: elf.length, stats })}\n`);
+    return;
+  }
+  if (mode === 'phases') {
+    const phases = {};
+    let t = now();
+    const lap = (name) => {
+      const n = now();
+      phases[name] = n - t;
+      t = n;
+    };
+    const pe = require(path.join(DIST, 'symbols', 'pe'));
+    const imageBytes = fs.readFileSync(image);
+    const peImage = pe.parsePeImage(imageBytes, { layout: 'file' });
+    lap('read+parse PE');
+    const bytes = fs.readFileSync(pdb);
+    lap('read PDB file');
+    const file = pdbLib.openPdb(bytes);
+    void file.dbi;
+    lap('open PDB (MSF, info, DBI)');
+    const collected = pdbLib.collectPdbSymbols(file);
+    lap('collect symbols (modules, publics, globals)');
+    const index = new pdbLib.SymbolIndex(collected);
+    lap('symbol index');
+    const types = loader.typeInfoCallbacks(file, (e) => {
+      throw e;
+    });
+    const model = pdbLib.buildDebugModelFrom(file, collected, { imageName: 'bench.efi', imageSize: peImage.sizeOfImage, ...types });
+    lap('debug model (+ TPI sizes, IPI build info)');
+    const elf = dwarf.writeDebugElf(model, { loadBase: BASE, entryRva: peImage.entryPointRva });
+    lap('write ELF/DWARF');
+    void index;
+    process.stdout.write(`${JSON.stringify({ phases, maxRss: maxRssBytes(), elfBytes: elf.length })}\n`);
+    return;
+  }
+  throw new Error(`unknown mode ${mode}`);
+}
+
+main().catch((e) => {
+  process.stderr.write(`${e && e.stack ? e.stack : e}\n`);
+  process.exit(1);
+});
