@@ -248,7 +248,7 @@ function persistSession(
         kernelInfo: info,
         state,
         lastStop: state === 'stopped' ? client.lastStop : undefined,
-        lastAssert: state === 'asserted' ? client.lastAssert : undefined,
+        lastAssert: client.lastAssert,
         kernelBreakpoints: session.kernelBreakpoints.snapshot(),
       });
     } catch (err) {

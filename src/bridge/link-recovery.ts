@@ -37,24 +37,14 @@ interface LastSeen {
 export class LinkRecovery {
   private lastSeen: LastSeen | undefined;
   private stopped = false;
-  private recovering: Promise<void> | undefined;
 
   constructor(private readonly options: LinkRecoveryOptions) {
     const { client, target } = options;
-    client.on('state', (state) => {
-      if (state !== 'disconnected') this.lastSeen = { state, stop: client.lastStop, assertion: client.lastAssert };
-    });
+    client.on('state', () => this.remember());
     client.on('stop', () => this.remember());
     client.on('assert', () => this.remember());
     this.remember();
-    target.onLinkLost((reason) => {
-      this.recovering = this.recover(reason);
-    });
-  }
-
-  /** Resolves when a recovery in progress has ended (restored or given up). */
-  whenSettled(): Promise<void> {
-    return this.recovering ?? Promise.resolve();
+    target.onLinkLost((reason) => void this.recover(reason));
   }
 
   /** Stops retrying; a link lost after this ends the session. */

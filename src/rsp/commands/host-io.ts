@@ -25,7 +25,7 @@ export const hostIoParsers: ParserEntry[] = [
   {
     prefix: 'vFile',
     tail: 'sep',
-    parse: (args, payload): RspCommand => {
+    parse: (args): RspCommand => {
       if (!args.startsWith(':')) throw malformed('vFile: expected vFile:operation:arguments');
       const colon = args.indexOf(':', 1);
       const op = colon < 0 ? args.slice(1) : args.slice(1, colon);
@@ -56,7 +56,7 @@ export const hostIoParsers: ParserEntry[] = [
           };
         }
         case 'pwrite': {
-          // Binary data follows the second comma: take it from the payload bytes.
+          // Writes are refused whatever they carry: only the fd is kept, for the reply.
           const parts = rest.split(',');
           if (parts.length < 3) throw malformed('vFile:pwrite: expected fd,offset,data');
           return { kind: 'vFile', op: 'pwrite', fd: fd(parts[0]!, 'vFile:pwrite fd') };
@@ -68,7 +68,6 @@ export const hostIoParsers: ParserEntry[] = [
         case 'readlink':
           return { kind: 'vFile', op: 'readlink', filename: hexText(rest, 'vFile:readlink filename') };
         default:
-          void payload;
           return { kind: 'unknown', name: `vFile:${op}` };
       }
     },
