@@ -5,66 +5,23 @@
  * with a clear message where the base protocol cannot do it. One VM; the assert,
  * from which a josx64 kernel never resumes (and which it cannot reset), runs last.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'fs';
-import os from 'os';
-import path from 'path';
-import { launchQemu, type QemuInstance } from '../src/demo/qemu';
-import type { RunningBridge } from '../src/bridge/bridge';
-import { imageFileReader, stubPublicRvas } from '../src/demo/stub-symbols';
 import { decodeInstructionLength } from '../src/bridge/instruction';
-import { bridgeTo } from './support/bridge-harness';
 import { GdbMi, miString } from './support/gdb-mi';
-import { runGdb } from './support/gdb';
-import { STUB_EFI, STUB_PDB } from './support/stub';
+import { examined, hex, padded, replyTo, stopWithin, useStubVm } from './support/stub-vm';
 
-const hex = (v: bigint) => '0x' + v.toString(16);
-/** gdb pads addresses in some messages ("0x000000001de15750"): match either form. */
-const padded = (v: bigint) => '0x0*' + v.toString(16);
-/** A stop the test expects soon: a missing one fails here, not at the jest timeout. */
-const stopWithin = <T>(p: Promise<T>, ms = 20_000): Promise<T> =>
-  Promise.race([p, new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`no stop within ${ms} ms`)), ms).unref())]);
 
 describe('gdb against stub-uefi in QEMU, josx64 compatibility mode: the same scenarios through the workarounds', () => {
-  let qemu: QemuInstance;
-  let bridge: RunningBridge;
-  let rva: Map<string, bigint>;
-  let fileBytes: (rva: bigint, length: number) => Buffer;
-  let tmp: string;
-  let packetLog: string;
-
-  const base = () => bridge.session.target.info.imageBase;
-  const at = (name: string) => {
-    const r = rva.get(name);
-    if (r === undefined) throw new Error(`no symbol ${name} in the stub's PDB`);
-    return base() + r;
-  };
-  const original = (address: bigint, length: number) => fileBytes(address - base(), length);
-  const gdb = async (commands: string[]) => (await runGdb(bridge.port, commands)).output;
-  const packets = async () => {
-    await new Promise((r) => setTimeout(r, 200));
-    return readFileSync(packetLog, 'utf8');
-  };
-  /** The bridge's reply to the first packet from gdb in `log` that starts with `prefix`. */
-  const replyTo = (log: string, prefix: string): string | undefined => {
-    const lines = log.split('\n');
-    const i = lines.findIndex((l) => / gdb +-> /.test(l) && l.split(/ gdb +-> /)[1]!.startsWith(prefix));
-    const reply = lines.slice(i + 1).find((l) => / gdb +<- /.test(l));
-    return i < 0 || reply === undefined ? undefined : reply.split(/ gdb +<- ?/)[1];
-  };
-  const examined = (output: string, address: bigint): bigint => {
-    const line = output.split('\n').find((l) => l.startsWith(hex(address) + ':'));
-    if (!line) throw new Error(`gdb printed no x line for ${hex(address)}:\n${output}`);
-    return BigInt(line.split(/\s+/)[1]!);
-  };
+  const vm = useStubVm({ compat: true });
+  const { at, original, gdb, packets } = vm;
   const currentRip = () => {
-    const stop = bridge.session.currentStop?.stop;
-    if (!stop || stop.kind === 'assert' || bridge.session.status !== 'stopped') throw new Error('the target is not stopped');
+    const stop = vm.bridge.session.currentStop?.stop;
+    if (!stop || stop.kind === 'assert' || vm.bridge.session.status !== 'stopped') throw new Error('the target is not stopped');
     return stop.record.frame.rip;
   };
   const byteList = (b: Buffer) => [...b].map((v) => '0x' + v.toString(16).padStart(2, '0'));
   /** The stop that a compiled int3 (g_trigger 5) brings about after gdb left. */
   const expectInt3Stop = async () => {
-    const stop = await stopWithin(bridge.session.waitForStop());
+    const stop = await stopWithin(vm.bridge.session.waitForStop());
     expect(stop.stop.kind).toBe('breakpoint');
     if (stop.stop.kind === 'breakpoint') expect(original(stop.stop.record.frame.rip - 1n, 1)[0]).toBe(0xcc);
   };
@@ -81,28 +38,11 @@ describe('gdb against stub-uefi in QEMU, josx64 compatibility mode: the same sce
     return out;
   };
 
-  beforeAll(async () => {
-    expect(existsSync(STUB_EFI)).toBe(true);
-    rva = stubPublicRvas(STUB_EFI, STUB_PDB);
-    fileBytes = imageFileReader(STUB_EFI);
-    tmp = mkdtempSync(path.join(os.tmpdir(), 'josgdb-compat-'));
-    packetLog = path.join(tmp, 'packets.log');
-    qemu = await launchQemu({ efi: STUB_EFI, compat: true });
-    bridge = await bridgeTo(qemu.targetSpec, { packetLogPath: packetLog });
-    await bridge.session.waitForStop();
-  });
-
-  afterAll(async () => {
-    await bridge?.close();
-    await qemu?.stop();
-    if (tmp) rmSync(tmp, { recursive: true, force: true });
-  });
-
   it('starts stopped at main with no extension announced', async () => {
-    const stop = await bridge.session.waitForStop();
+    const stop = await vm.bridge.session.waitForStop();
     expect(stop.stop.kind).toBe('breakpoint');
     if (stop.stop.kind === 'breakpoint') expect(stop.stop.record.frame.rip).toBe(at('main'));
-    expect(bridge.session.target.features.size).toBe(0);
+    expect(vm.bridge.session.target.features.size).toBe(0);
   });
 
   it('refuses register writes with a clear error and leaves the registers as they were', async () => {
@@ -140,10 +80,10 @@ describe('gdb against stub-uefi in QEMU, josx64 compatibility mode: the same sce
     expect(out).toMatch(new RegExp(`Breakpoint 5, ${padded(demoB)} in`));
     const log = await packets();
     for (const z of ['Z1,', 'Z2,', 'Z3,', 'Z4,']) expect(replyTo(log, z)).toBe('');
-    expect(bridge.session.hwSlots.every((slot) => slot === undefined)).toBe(true);
+    expect(vm.bridge.session.hwSlots.every((slot) => slot === undefined)).toBe(true);
   });
 
-  it('gdb falls back to a software watchpoint when told not to use hardware ones (single steps through the bridge)', async () => {
+  it('gdb falls back to a software watchpoint when told not to use hardware ones (single steps through the vm.bridge)', async () => {
     // From demo_c's entry the store to g_point.x in demo_b is a few dozen steps away.
     const demoB = at('demo_b');
     const out = await gdbThenStop([
@@ -163,7 +103,7 @@ describe('gdb against stub-uefi in QEMU, josx64 compatibility mode: the same sce
 
   it('an unmapped or non-canonical read is an error for gdb and does not wedge the kernel', async () => {
     const demoB = at('demo_b');
-    const walksBefore = bridge.session.memory.stats.pageWalks;
+    const walksBefore = vm.bridge.session.memory.stats.pageWalks;
     const out = await gdbThenStop([
       'x/4xb 0x7ffffffff000',
       'x/4xb 0xffff800000000000',
@@ -177,9 +117,9 @@ describe('gdb against stub-uefi in QEMU, josx64 compatibility mode: the same sce
     expect(out).toContain('Cannot access memory at address 0xffff800000000000');
     expect(out).toContain('Cannot access memory at address 0x8000000000000000');
     expect(out).toMatch(new RegExp(`Breakpoint 1, ${padded(demoB)} in`));
-    expect(bridge.session.status).toBe('stopped');
-    // The bridge asked the page tables (TraversePageTable) instead of reading blind.
-    expect(bridge.session.memory.stats.pageWalks).toBeGreaterThan(walksBefore);
+    expect(vm.bridge.session.status).toBe('stopped');
+    // The vm.bridge asked the page tables (TraversePageTable) instead of reading blind.
+    expect(vm.bridge.session.memory.stats.pageWalks).toBeGreaterThan(walksBefore);
   });
 
   it('code patched through gdb runs, reads back, and restores', async () => {
@@ -205,12 +145,12 @@ describe('gdb against stub-uefi in QEMU, josx64 compatibility mode: the same sce
     const table = [1, 1, 2, 3, 5, 8, 13, 21];
     expect(examined(out, point)).toBe(BigInt(table[Number((examined(out, counter) + 3n) & 7n)]!));
     expect(xLines[1]?.split(/\s+/).slice(1)).toEqual(byteList(before));
-    expect((await bridge.session.readMemory(leaf, 3)).toString('hex')).toBe(before.toString('hex'));
+    expect((await vm.bridge.session.readMemory(leaf, 3)).toString('hex')).toBe(before.toString('hex'));
   });
 
-  it('Ctrl-C: the bridge says at once that the target cannot be interrupted, and gdb stops at the next breakpoint', async () => {
+  it('Ctrl-C: the vm.bridge says at once that the target cannot be interrupted, and gdb stops at the next breakpoint', async () => {
     const trace = at('trace');
-    const mi = await GdbMi.connect(bridge.port);
+    const mi = await GdbMi.connect(vm.bridge.port);
     try {
       // trace() runs once a second (the workload's tick): the stop that ends the wait.
       // Stop at one tick first, so the interrupt goes out early in the next second.
@@ -246,20 +186,20 @@ describe('gdb against stub-uefi in QEMU, josx64 compatibility mode: the same sce
     expect(first).toMatch(new RegExp(`Breakpoint 1, ${padded(demoB)} in`));
     expect(first).toMatch(new RegExp(`Breakpoint 2, ${padded(leaf)} in`));
     expect(first).toContain('[Inferior 1 (Remote target) detached]');
-    for (const a of [demoB, leaf]) expect((await bridge.session.readMemory(a, 8)).toString('hex')).toBe(original(a, 8).toString('hex'));
+    for (const a of [demoB, leaf]) expect((await vm.bridge.session.readMemory(a, 8)).toString('hex')).toBe(original(a, 8).toString('hex'));
     const second = await gdbThenStop([`break *${hex(demoC)}`, 'continue', 'continue', `x/8xb ${hex(demoB)}`], 'detach');
     expect(second.match(new RegExp(`Breakpoint 1, ${padded(demoC)} in`, 'g'))).toHaveLength(2);
     const xLine = second.split('\n').find((l) => l.startsWith(hex(demoB) + ':'));
     expect(xLine?.split(/\s+/).slice(1)).toEqual(byteList(original(demoB, 8)));
-    for (const a of [demoB, demoC, leaf]) expect((await bridge.session.readMemory(a, 8)).toString('hex')).toBe(original(a, 8).toString('hex'));
+    for (const a of [demoB, demoC, leaf]) expect((await vm.bridge.session.readMemory(a, 8)).toString('hex')).toBe(original(a, 8).toString('hex'));
   });
 
-  it('kill without the reset extension releases the target; the bridge keeps listening', async () => {
+  it('kill without the reset extension releases the target; the vm.bridge keeps listening', async () => {
     const demoB = at('demo_b');
     const out = await gdbThenStop([`break *${hex(demoB)}`, 'continue'], 'kill');
     expect(out).toMatch(new RegExp(`Breakpoint 1, ${padded(demoB)} in`));
     expect(out).toContain('[Inferior 1 (Remote target) killed]');
-    expect((await bridge.session.readMemory(demoB, 8)).toString('hex')).toBe(original(demoB, 8).toString('hex'));
+    expect((await vm.bridge.session.readMemory(demoB, 8)).toString('hex')).toBe(original(demoB, 8).toString('hex'));
     const again = await gdbThenStop(['info registers rip']);
     const rip = BigInt(/^rip\s+(0x[0-9a-f]+)/m.exec(again)![1]!);
     expect(rip > at('demo_fault') && rip < at('main')).toBe(true);
@@ -293,7 +233,7 @@ describe('gdb against stub-uefi in QEMU, josx64 compatibility mode: the same sce
     expect(inDemoFault(pfRip!)).toBe(true);
     expect(pfAgain).toBe(pfRip);
     // gdb detached and the target resumed: it faulted again and sits there.
-    expect((await stopWithin(bridge.session.waitForStop())).stop.kind).toBe('pf');
+    expect((await stopWithin(vm.bridge.session.waitForStop())).stop.kind).toBe('pf');
 
     const gp = await gdb(stepPast(pfRip!, 2));
     expect(gp).toMatch(new RegExp(`Breakpoint 1, ${padded(demoB)} in`));
@@ -301,20 +241,20 @@ describe('gdb against stub-uefi in QEMU, josx64 compatibility mode: the same sce
     expect(gp).toMatch(/josgdb: general protection fault \(#GP\) at rip 0x[0-9a-f]+, error code 0x0/);
     const [gpRip] = ripsOf(gp);
     expect(gpRip).toBe(pfRip); // the same load, now of a non-canonical address
-    expect((await stopWithin(bridge.session.waitForStop())).stop.kind).toBe('gpf');
+    expect((await stopWithin(vm.bridge.session.waitForStop())).stop.kind).toBe('gpf');
 
     const ud = await gdb(stepPast(gpRip!, 3));
     expect(ud).toContain('Program received signal SIGILL, Illegal instruction.');
     expect(ud).toMatch(/josgdb: invalid opcode \(#UD\) at rip 0x[0-9a-f]+/);
     const [udRip] = ripsOf(ud);
     expect(inDemoFault(udRip!)).toBe(true);
-    expect((await stopWithin(bridge.session.waitForStop())).stop.kind).toBe('ud');
+    expect((await stopWithin(vm.bridge.session.waitForStop())).stop.kind).toBe('ud');
 
     const trap = await gdbThenStop(stepPast(udRip!, 5));
     expect(trap).toContain('Program received signal SIGTRAP, Trace/breakpoint trap.');
     const [trapRip] = ripsOf(trap);
     expect(original(trapRip! - 1n, 1)[0]).toBe(0xcc);
-    for (const rip of [pfRip!, udRip!]) expect((await bridge.session.readMemory(rip, 2)).toString('hex')).toBe(original(rip, 2).toString('hex'));
+    for (const rip of [pfRip!, udRip!]) expect((await vm.bridge.session.readMemory(rip, 2)).toString('hex')).toBe(original(rip, 2).toString('hex'));
   });
 
   it('an assert stops with SIGABRT, shows cond/file/line, and continue is refused with a message', async () => {
@@ -323,6 +263,6 @@ describe('gdb against stub-uefi in QEMU, josx64 compatibility mode: the same sce
     expect(out.match(/Program received signal SIGABRT, Aborted\./g)).toHaveLength(2);
     expect(out).toContain('josgdb: the kernel stopped in an assert and cannot resume or step; reboot the target to go on.');
     expect(out).toContain(`Could not write register "rax"; remote failure reply 'E.the kernel stopped in an assert: it sent no registers'`);
-    expect(bridge.session.status).toBe('asserted');
+    expect(vm.bridge.session.status).toBe('asserted');
   });
 });

@@ -8,82 +8,23 @@
  * `kill`, whose reset is itself under test (one reboot, no second VM).
  */
 import { execFileSync } from 'child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
-import os from 'os';
+import { writeFileSync } from 'fs';
 import path from 'path';
-import { launchQemu, type QemuInstance } from '../src/demo/qemu';
-import type { RunningBridge } from '../src/bridge/bridge';
-import { imageFileReader, stubPublicRvas } from '../src/demo/stub-symbols';
-import { bridgeTo } from './support/bridge-harness';
 import { GdbMi, miString } from './support/gdb-mi';
-import { runGdb } from './support/gdb';
-import { STUB_EFI, STUB_PDB } from './support/stub';
+import { examined, hex, padded, replyTo, stopWithin, useStubVm } from './support/stub-vm';
 
-const hex = (v: bigint) => '0x' + v.toString(16);
-/** gdb pads addresses in some messages ("0x0000000006b3e0a0"): match either form. */
-const padded = (v: bigint) => '0x0*' + v.toString(16);
-/** A stop the test expects soon: a missing one fails here, not at the jest timeout. */
-const stopWithin = <T>(p: Promise<T>, ms = 20_000): Promise<T> =>
-  Promise.race([p, new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`no stop within ${ms} ms`)), ms).unref())]);
 
 describe('gdb against stub-uefi in QEMU, normal mode: the extensions', () => {
-  let qemu: QemuInstance;
-  let bridge: RunningBridge;
-  let rva: Map<string, bigint>;
-  let fileBytes: (rva: bigint, length: number) => Buffer;
-  let tmp: string;
-  let packetLog: string;
-
-  const base = () => bridge.session.target.info.imageBase;
-  const at = (name: string) => {
-    const r = rva.get(name);
-    if (r === undefined) throw new Error(`no symbol ${name} in the stub's PDB`);
-    return base() + r;
-  };
-  const original = (address: bigint, length: number) => fileBytes(address - base(), length);
-  const gdb = async (commands: string[]) => (await runGdb(bridge.port, commands)).output;
-  /** The packet log so far (the log is written asynchronously: give it a moment). */
-  const packets = async () => {
-    await new Promise((r) => setTimeout(r, 200));
-    return readFileSync(packetLog, 'utf8');
-  };
-  /** The bridge's reply to the first packet from gdb in `log` that starts with `prefix`. */
-  const replyTo = (log: string, prefix: string): string | undefined => {
-    const lines = log.split('\n');
-    const i = lines.findIndex((l) => / gdb +-> /.test(l) && l.split(/ gdb +-> /)[1]!.startsWith(prefix));
-    const reply = lines.slice(i + 1).find((l) => / gdb +<- /.test(l));
-    return i < 0 || reply === undefined ? undefined : reply.split(/ gdb +<- ?/)[1];
-  };
-  /** gdb's `x/1dw` or `x/1dg` line for an address: the printed decimal value. */
-  const examined = (output: string, address: bigint): bigint => {
-    const line = output.split('\n').find((l) => l.startsWith(hex(address) + ':'));
-    if (!line) throw new Error(`gdb printed no x line for ${hex(address)}:\n${output}`);
-    return BigInt(line.split(/\s+/)[1]!);
-  };
-
-  beforeAll(async () => {
-    expect(existsSync(STUB_EFI)).toBe(true);
-    rva = stubPublicRvas(STUB_EFI, STUB_PDB);
-    fileBytes = imageFileReader(STUB_EFI);
-    tmp = mkdtempSync(path.join(os.tmpdir(), 'josgdb-ext-'));
-    packetLog = path.join(tmp, 'packets.log');
-    qemu = await launchQemu({ efi: STUB_EFI });
-    bridge = await bridgeTo(qemu.targetSpec, { packetLogPath: packetLog });
-    await bridge.session.waitForStop();
-  });
-
-  afterAll(async () => {
-    await bridge?.close();
-    await qemu?.stop();
-    if (tmp) rmSync(tmp, { recursive: true, force: true });
-  });
+  const vm = useStubVm({ compat: false });
+  const { at, original, gdb, packets } = vm;
+  const base = () => vm.base();
 
   it('starts stopped at main with every extension announced', async () => {
-    const stop = await bridge.session.waitForStop();
+    const stop = await vm.bridge.session.waitForStop();
     expect(stop.stop.kind).toBe('breakpoint');
     if (stop.stop.kind === 'breakpoint') expect(stop.stop.record.frame.rip).toBe(at('main'));
     for (const f of ['write-registers', 'break-in', 'safe-memory', 'hw-breakpoints', 'range-step', 'reset', 'all-exceptions']) {
-      expect(bridge.session.target.features.has(f)).toBe(true);
+      expect(vm.bridge.session.target.features.has(f)).toBe(true);
     }
   });
 
@@ -179,7 +120,7 @@ describe('gdb against stub-uefi in QEMU, normal mode: the extensions', () => {
     expect(loadRip > main && loadRip < at('task_main')).toBe(true);
     expect(loadRip).not.toBe(storeRip);
     const log = (await packets()).slice(before);
-    // x86 has no read-only watchpoint: the bridge declines Z3 (as gdbserver does) and gdb
+    // x86 has no read-only watchpoint: the vm.bridge declines Z3 (as gdbserver does) and gdb
     // watches reads with an access watchpoint, ignoring the hits that changed the value.
     expect(replyTo(log, 'Z3,')).toBe('');
     for (const z of ['Z1,', 'Z2,', 'Z4,']) expect(replyTo(log, z)).toBe('OK');
@@ -187,8 +128,8 @@ describe('gdb against stub-uefi in QEMU, normal mode: the extensions', () => {
     for (const kind of ['watch', 'awatch']) {
       expect(log).toMatch(new RegExp(`gdb +<- T05[^\\n]*;${kind}:0*${counter.toString(16)};`));
     }
-    // gdb removed them all, and the bridge cleared DR0-DR3 when gdb left.
-    expect(bridge.session.hwSlots.every((s) => s === undefined)).toBe(true);
+    // gdb removed them all, and the vm.bridge cleared DR0-DR3 when gdb left.
+    expect(vm.bridge.session.hwSlots.every((s) => s === undefined)).toBe(true);
   });
 
   it('an unmapped or non-canonical read is an error for gdb, and the target goes on', async () => {
@@ -242,7 +183,7 @@ describe('gdb against stub-uefi in QEMU, normal mode: the extensions', () => {
     // (A function that calls others would need unwind info for gdb to see the call.)
     const frame = at('demo_frame');
     const main = at('main');
-    const elf = symbolElf(tmp, base(), rva, ['demo_leaf', 'demo_c', 'demo_b', 'demo_a', 'demo_factorial', 'demo_frame', 'main']);
+    const elf = symbolElf(vm.tmp, base(), vm.rva, ['demo_leaf', 'demo_c', 'demo_b', 'demo_a', 'demo_factorial', 'demo_frame', 'main']);
     const before = (await packets()).length;
     const out = await gdb([`symbol-file ${elf}`, `break *${hex(frame)}`, 'continue', 'x/1gx $sp', 'next', 'info registers rip']);
     expect(out).toContain('Single stepping until exit from function demo_frame,');
@@ -260,7 +201,7 @@ describe('gdb against stub-uefi in QEMU, normal mode: the extensions', () => {
     const busyEnd = at('demo_fault');
     const trigger = at('g_trigger');
     const spin = at('g_spin');
-    const mi = await GdbMi.connect(bridge.port);
+    const mi = await GdbMi.connect(vm.bridge.port);
     try {
       await mi.run(`-data-write-memory-bytes ${hex(trigger)} 07000000`);
       const spinBefore = (await mi.run(`-data-evaluate-expression "*(unsigned long *)${hex(spin)}"`)).results.value;
@@ -289,10 +230,10 @@ describe('gdb against stub-uefi in QEMU, normal mode: the extensions', () => {
     }
     // gdb left (detach): the target runs on outside the loop. Break in through the
     // session to look at it: g_trigger is 0 and the loop was left.
-    expect(await bridge.session.interrupt()).toBe(true);
-    const stop = await stopWithin(bridge.session.waitForStop());
+    expect(await vm.bridge.session.interrupt()).toBe(true);
+    const stop = await stopWithin(vm.bridge.session.waitForStop());
     expect(stop.stop.kind).toBe('breakIn');
-    expect((await bridge.session.readMemory(trigger, 4)).readInt32LE(0)).toBe(0);
+    expect((await vm.bridge.session.readMemory(trigger, 4)).readInt32LE(0)).toBe(0);
   });
 
   it('detach, then a new gdb session attaches again: breakpoints work, no stray 0xCC', async () => {
@@ -303,9 +244,9 @@ describe('gdb against stub-uefi in QEMU, normal mode: the extensions', () => {
     expect(first).toMatch(new RegExp(`Breakpoint 1, ${padded(demoB)} in`));
     expect(first).toContain('[Inferior 1 (Remote target) detached]');
     // Between the sessions, with no debugger attached: the target runs clean.
-    expect(await bridge.session.interrupt()).toBe(true);
-    await stopWithin(bridge.session.waitForStop());
-    for (const a of [demoB, leaf]) expect((await bridge.session.readMemory(a, 8)).toString('hex')).toBe(original(a, 8).toString('hex'));
+    expect(await vm.bridge.session.interrupt()).toBe(true);
+    await stopWithin(vm.bridge.session.waitForStop());
+    for (const a of [demoB, leaf]) expect((await vm.bridge.session.readMemory(a, 8)).toString('hex')).toBe(original(a, 8).toString('hex'));
     const second = await gdb([
       `break *${hex(demoC)}`,
       'continue',
@@ -319,15 +260,15 @@ describe('gdb against stub-uefi in QEMU, normal mode: the extensions', () => {
     expect(second).not.toContain('Breakpoint 2');
     const xLine = second.split('\n').find((l) => l.startsWith(hex(demoB) + ':'));
     expect(xLine?.split(/\s+/).slice(1)).toEqual([...original(demoB, 8)].map((b) => '0x' + b.toString(16).padStart(2, '0')));
-    expect(await bridge.session.interrupt()).toBe(true);
-    await stopWithin(bridge.session.waitForStop());
-    for (const a of [demoB, demoC, leaf]) expect((await bridge.session.readMemory(a, 8)).toString('hex')).toBe(original(a, 8).toString('hex'));
+    expect(await vm.bridge.session.interrupt()).toBe(true);
+    await stopWithin(vm.bridge.session.waitForStop());
+    for (const a of [demoB, demoC, leaf]) expect((await vm.bridge.session.readMemory(a, 8)).toString('hex')).toBe(original(a, 8).toString('hex'));
   });
 
   it('every fault stops with its signal and a console line, and continuing restarts the task', async () => {
     const trigger = at('g_trigger');
     const demoFault = at('demo_fault');
-    // [g_trigger, the bridge's console line (printed before the stop), gdb's signal line]
+    // [g_trigger, the vm.bridge's console line (printed before the stop), gdb's signal line]
     const steps: [number, RegExp | undefined, string][] = [
       [1, /josgdb: page fault \(#PF\) at rip (0x[0-9a-f]+), accessing 0x7ffffffff000 \(error code 0x0: page not present, read, kernel mode\)\n/, 'SIGSEGV, Segmentation fault'],
       [2, /josgdb: general protection fault \(#GP\) at rip (0x[0-9a-f]+), error code 0x0\n/, 'SIGSEGV, Segmentation fault'],
@@ -371,9 +312,9 @@ describe('gdb against stub-uefi in QEMU, normal mode: the extensions', () => {
     expect(out).toContain('josgdb: the kernel stopped in an assert and cannot resume or step; reboot the target to go on.');
     expect(out.match(/Program received signal SIGABRT/g)).toHaveLength(2);
     expect(out).toContain('[Inferior 1 (Remote target) killed]');
-    // The machine reboots; the bridge keeps listening, handshakes again and the new
+    // The machine reboots; the vm.bridge keeps listening, handshakes again and the new
     // boot stops at main, with the workload's counter back at 0.
-    const rebooted = await stopWithin(bridge.session.waitForStop(), 60_000);
+    const rebooted = await stopWithin(vm.bridge.session.waitForStop(), 60_000);
     expect(rebooted.stop.kind).toBe('breakpoint');
     const demoB = at('demo_b');
     const again = await gdb(['info registers rip', `x/1dg ${hex(counter)}`, `break *${hex(demoB)}`, 'continue']);
