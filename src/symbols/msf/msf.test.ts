@@ -8,6 +8,7 @@ import { dumpSections, parseStreams, parseSummary, pdbutil, section } from '../p
 import { NIL_STREAM_SIZE } from './directory';
 import { MsfFile } from './msf-file';
 import { MSF_MAGIC } from './superblock';
+import { catchFormatError } from '../testing/catch-format-error';
 
 const fixtureInput = (): PdbInput => fixtureInputFrom(buildSymbolFixture);
 
@@ -106,15 +107,6 @@ function buildMsf(streams: (Uint8Array | null)[], blockSize = 512, scatter = fal
 
 const bytes = (n: number, seed: number): Uint8Array => Uint8Array.from({ length: n }, (_, i) => (i * 7 + seed) & 0xff);
 
-function formatError(f: () => unknown): SymbolFormatError {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof SymbolFormatError) return e;
-    throw e;
-  }
-  throw new Error('expected a SymbolFormatError, nothing was thrown');
-}
 
 describe('MSF layouts', () => {
   it('reads nil, empty, scattered and multi-block streams and a directory spanning blocks', () => {
@@ -145,40 +137,40 @@ describe('MSF layouts', () => {
     };
     const sbField = (i: number): number => MSF_MAGIC.length + i * 4;
 
-    let e = formatError(() => MsfFile.open(bad((f) => (f[3] = 0x41))));
+    let e = catchFormatError(() => MsfFile.open(bad((f) => (f[3] = 0x41))));
     expect(e.location).toEqual({ file: 'MSF', part: 'superblock', offset: 0 });
     expect(e.message).toMatch(/bad magic/);
 
-    e = formatError(() => MsfFile.open(bad((_f, dv) => dv.setUint32(sbField(0), 1000, true))));
+    e = catchFormatError(() => MsfFile.open(bad((_f, dv) => dv.setUint32(sbField(0), 1000, true))));
     expect(e.message).toMatch(/block size 1000/);
 
-    e = formatError(() => MsfFile.open(good.subarray(0, good.length - 1)));
+    e = catchFormatError(() => MsfFile.open(good.subarray(0, good.length - 1)));
     expect(e.message).toMatch(/truncated/);
 
-    e = formatError(() => MsfFile.open(bad((_f, dv) => dv.setUint32(sbField(3), 512 * 128 + 4, true))));
+    e = catchFormatError(() => MsfFile.open(bad((_f, dv) => dv.setUint32(sbField(3), 512 * 128 + 4, true))));
     expect(e.message).toMatch(/exceeds/);
 
     // The directory's first block number, in the block map.
     const mapAt = new DataView(good.buffer).getUint32(sbField(5), true) * 512;
-    e = formatError(() => MsfFile.open(bad((_f, dv) => dv.setUint32(mapAt, 99999, true))));
+    e = catchFormatError(() => MsfFile.open(bad((_f, dv) => dv.setUint32(mapAt, 99999, true))));
     expect(e.location).toEqual({ file: 'MSF', part: 'block map', offset: 0 });
     expect(e.message).toMatch(/block 99999/);
 
     // Stream 1's second block number, in the directory: count, 2 sizes, stream 0's block.
     const dirAt = new DataView(good.buffer).getUint32(mapAt, true) * 512;
-    e = formatError(() => MsfFile.open(bad((_f, dv) => dv.setUint32(dirAt + 20, 99999, true))));
+    e = catchFormatError(() => MsfFile.open(bad((_f, dv) => dv.setUint32(dirAt + 20, 99999, true))));
     expect(e.location).toEqual({ file: 'MSF', part: 'stream directory', offset: 20 });
     expect(e.message).toMatch(/stream 1 block 1/);
 
     // A stream size needing more block numbers than the directory holds.
-    e = formatError(() => MsfFile.open(bad((_f, dv) => dv.setUint32(dirAt + 8, 0x7fffffff, true))));
+    e = catchFormatError(() => MsfFile.open(bad((_f, dv) => dv.setUint32(dirAt + 8, 0x7fffffff, true))));
     expect(e.location.part).toBe('stream directory');
     expect(e.message).toMatch(/stream 1 of 2147483647 bytes/);
 
-    e = formatError(() => MsfFile.open(bad((_f, dv) => dv.setUint32(dirAt, 0x40000000, true))));
+    e = catchFormatError(() => MsfFile.open(bad((_f, dv) => dv.setUint32(dirAt, 0x40000000, true))));
     expect(e.message).toMatch(/1073741824 streams/);
 
-    e = formatError(() => MsfFile.open(good).stream(7));
+    e = catchFormatError(() => MsfFile.open(good).stream(7));
     expect(e.message).toMatch(/stream 7 requested/);
   });
 

@@ -3,12 +3,12 @@
  * S_REGREL32, S_DATAREF, unknown kinds) and for malformed records. The
  * layouts are cvinfo.h's (as documented in LLVM's CodeViewSymbols.md).
  */
-import { SymbolFormatError } from '../format-error';
 import { cvRegisterName } from './cv-registers';
 import { S } from './symbol-kinds';
 import { decodeSymbolAt, decodeSymbols } from './symbol-records';
 import type { CvSymbol } from './symbol-records';
 import { buildSymbolTree, walkScope } from './symbol-scopes';
+import { catchFormatError } from '../testing/catch-format-error';
 
 class Body {
   private readonly bytes: number[] = [];
@@ -47,15 +47,6 @@ function record(kind: number, body: Body | number[] = []): number[] {
 const stream = (...records: number[][]): Uint8Array => Uint8Array.from(records.flat());
 const one = (kind: number, body: Body | number[]): CvSymbol => decodeSymbolAt(stream(record(kind, body)), 0, 'PDB', 'test');
 
-function formatError(f: () => unknown): SymbolFormatError {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof SymbolFormatError) return e;
-    throw e;
-  }
-  throw new Error('expected a SymbolFormatError');
-}
 
 describe('CodeView symbol records', () => {
   it('decodes register, register-relative, data-reference and constant records', () => {
@@ -108,7 +99,7 @@ describe('CodeView symbol records', () => {
     // Def-range records are 4-byte multiples by construction, so they never
     // carry padding: two stray bytes are an error, not padding.
     const odd = Uint8Array.from([16, 0, 0x41, 0x11, ...bytes.slice(0, 14)]);
-    const e = formatError(() => decodeSymbolAt(odd, 0, 'PDB', 'test'));
+    const e = catchFormatError(() => decodeSymbolAt(odd, 0, 'PDB', 'test'));
     expect(e.message).toMatch(/not a whole number of 4-byte gaps/);
   });
 
@@ -119,26 +110,26 @@ describe('CodeView symbol records', () => {
 
   it('rejects malformed records with the record kind and stream offset', () => {
     const good = record(S.S_UDT, new Body().u32(0x1000).str('point'));
-    let e = formatError(() => decodeSymbols(stream(good, [0, 0, 0, 0]), 'PDB', 'stream 11 (module 0)'));
+    let e = catchFormatError(() => decodeSymbols(stream(good, [0, 0, 0, 0]), 'PDB', 'stream 11 (module 0)'));
     expect(e.location).toEqual({ file: 'PDB', part: 'stream 11 (module 0)', offset: good.length });
     expect(e.message).toMatch(/length 0 is too short/);
 
-    e = formatError(() => decodeSymbols(stream(good, [40, 0, 0x10, 0x11, 0, 0]), 'PDB', 'symbols'));
+    e = catchFormatError(() => decodeSymbols(stream(good, [40, 0, 0x10, 0x11, 0, 0]), 'PDB', 'symbols'));
     expect(e.message).toMatch(/S_GPROC32 record of 42 bytes runs past the end/);
 
     // A procedure record cut short inside its fields, name missing.
     const proc = record(S.S_GPROC32, new Body().u32(0).u32(0).u32(0).u32(16));
-    e = formatError(() => decodeSymbols(stream(good, proc), 'PDB', 'symbols'));
+    e = catchFormatError(() => decodeSymbols(stream(good, proc), 'PDB', 'symbols'));
     expect(e.location.part).toBe(`symbols S_GPROC32 record at 0x${good.length.toString(16)}`);
     expect(e.location.offset).toBe(good.length + 4 + 16);
 
-    e = formatError(() => decodeSymbolAt(stream(good), 100, 'PDB', 'symbols'));
+    e = catchFormatError(() => decodeSymbolAt(stream(good), 100, 'PDB', 'symbols'));
     expect(e.message).toMatch(/no symbol record at offset 100/);
-    e = formatError(() => decodeSymbolAt(stream(good), -4, 'PDB', 'symbols'));
+    e = catchFormatError(() => decodeSymbolAt(stream(good), -4, 'PDB', 'symbols'));
     expect(e.message).toMatch(/no symbol record/);
 
     // A name without its terminating NUL.
-    e = formatError(() => one(S.S_UDT, new Body().u32(1).raw([0x41, 0x42])));
+    e = catchFormatError(() => one(S.S_UDT, new Body().u32(1).raw([0x41, 0x42])));
     expect(e.message).toMatch(/string runs past the end/);
   });
 });

@@ -12,16 +12,8 @@ import { readTypeStreamHeader } from './stream-header';
 import { decodeTypeStream } from './type-stream';
 import { TypeTable } from './type-table';
 import { cstr, record, typeStream, u16, u32 } from './testdata/stream-builder';
+import { catchFormatError } from '../testing/catch-format-error';
 
-function formatError(fn: () => unknown): SymbolFormatError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof SymbolFormatError) return err;
-    throw err;
-  }
-  throw new Error('expected a SymbolFormatError');
-}
 
 const MEMBER_INT = (name: string, offset: number): number[] => [...u16(LeafKind.LF_MEMBER), ...u16(3), ...u32(0x74), ...u16(offset), ...cstr(name)];
 const ENUMERATE = (name: string, leafAndValue: number[]): number[] => [...u16(LeafKind.LF_ENUMERATE), ...u16(3), ...leafAndValue, ...cstr(name)];
@@ -86,7 +78,7 @@ describe('stream header', () => {
     ['more records than bytes could hold', () => typeStream([], { end: 0xffffffff }), /cannot fit/],
     ['record bytes past the stream', () => typeStream([], { recordBytes: 1000 }), /do not fit/],
   ])('rejects %s', (_what, make, message) => {
-    const err = formatError(() => decodeTypeStream(make(), 'IPI'));
+    const err = catchFormatError(() => decodeTypeStream(make(), 'IPI'));
     expect(err.message).toMatch(message);
     expect(err.location.part).toBe('IPI stream header');
   });
@@ -95,7 +87,7 @@ describe('stream header', () => {
 describe('record walk', () => {
   test('a zero-length record is an error, not an endless loop', () => {
     const data = typeStream([[0, 0, 0, 0]]);
-    const err = formatError(() => decodeTypeStream(data, 'TPI'));
+    const err = catchFormatError(() => decodeTypeStream(data, 'TPI'));
     expect(err.location).toEqual({ file: 'PDB', part: 'TPI record 0x1000', offset: 0 });
     expect(err.message).toMatch(/record length 0 is too short/);
   });
@@ -103,7 +95,7 @@ describe('record walk', () => {
   test('a record running past the end names the record', () => {
     const good = record(LeafKind.LF_LABEL, u16(0));
     const data = typeStream([good, [...u16(200), ...u16(LeafKind.LF_LABEL)]]);
-    const err = formatError(() => decodeTypeStream(data, 'TPI'));
+    const err = catchFormatError(() => decodeTypeStream(data, 'TPI'));
     expect(err.location.part).toBe('TPI record 0x1001');
     expect(err.message).toMatch(/runs past the end/);
   });
@@ -111,19 +103,19 @@ describe('record walk', () => {
   test('a truncated body reports the offset inside the record', () => {
     // LF_POINTER needs 8 bytes of body; give it 4.
     const data = typeStream([record(LeafKind.LF_POINTER, u32(0x74))]);
-    const err = formatError(() => decodeTypeStream(data, 'TPI'));
+    const err = catchFormatError(() => decodeTypeStream(data, 'TPI'));
     expect(err.location).toEqual({ file: 'PDB', part: 'TPI record 0x1000', offset: 8 });
   });
 
   test('bytes after the last counted record are an error', () => {
     const label = record(LeafKind.LF_LABEL, u16(0));
-    const err = formatError(() => decodeTypeStream(typeStream([label, label], { end: 0x1001 }), 'TPI'));
+    const err = catchFormatError(() => decodeTypeStream(typeStream([label, label], { end: 0x1001 }), 'TPI'));
     expect(err.message).toMatch(/follow the last of 1 records/);
   });
 
   test('an index list longer than its record is refused before allocating', () => {
     const data = typeStream([record(LeafKind.LF_ARGLIST, [...u32(0x7fffffff), ...u32(0x74)])]);
-    expect(formatError(() => decodeTypeStream(data, 'TPI')).message).toMatch(/2147483647 type indices do not fit/);
+    expect(catchFormatError(() => decodeTypeStream(data, 'TPI')).message).toMatch(/2147483647 type indices do not fit/);
   });
 
   test('unknown kinds keep their bytes and do not shift later indices', () => {
@@ -192,7 +184,7 @@ describe('field lists', () => {
   test('padding that claims more bytes than remain is an error', () => {
     const body = [...u16(LeafKind.LF_FIELDLIST), ...MEMBER_INT('ab', 0), 0xfd];
     const data = typeStream([[...u16(body.length), ...body]]);
-    expect(formatError(() => decodeTypeStream(data, 'TPI')).message).toMatch(/padding 0xfd runs past the end/);
+    expect(catchFormatError(() => decodeTypeStream(data, 'TPI')).message).toMatch(/padding 0xfd runs past the end/);
   });
 
   test('an unknown member kind ends the list and keeps the rest raw', () => {
@@ -206,7 +198,7 @@ describe('field lists', () => {
 
   test('an unsupported numeric leaf is a format error', () => {
     const list = [...u16(LeafKind.LF_MEMBER), ...u16(3), ...u32(0x74), ...u16(0x8005), ...u32(0), ...cstr('f')];
-    const err = formatError(() => decodeTypeStream(typeStream([record(LeafKind.LF_FIELDLIST, list)]), 'TPI'));
+    const err = catchFormatError(() => decodeTypeStream(typeStream([record(LeafKind.LF_FIELDLIST, list)]), 'TPI'));
     expect(err.message).toMatch(/unsupported numeric leaf 0x8005/);
     expect(err.location).toEqual({ file: 'PDB', part: 'TPI record 0x1000', offset: 12 });
   });
@@ -220,9 +212,9 @@ describe('field lists', () => {
       record(LeafKind.LF_FIELDLIST, index(0x0074)),
     ]);
     const table = new TypeTable(decodeTypeStream(data, 'TPI'));
-    expect(formatError(() => table.fieldMembers(0x1000)).message).toMatch(/continuation 0x1000 loops/);
-    expect(formatError(() => table.fieldMembers(0x1002)).message).toMatch(/loops/);
-    expect(formatError(() => table.fieldMembers(0x1003)).message).toMatch(/0x74 is not a field list/);
+    expect(catchFormatError(() => table.fieldMembers(0x1000)).message).toMatch(/continuation 0x1000 loops/);
+    expect(catchFormatError(() => table.fieldMembers(0x1002)).message).toMatch(/loops/);
+    expect(catchFormatError(() => table.fieldMembers(0x1003)).message).toMatch(/0x74 is not a field list/);
   });
 });
 
@@ -310,16 +302,16 @@ describe('hash stream', () => {
     ];
     const decode = (bytes: number[]) => decodeTypeHashes(new Uint8Array(bytes), header([0, 0], [0, 0], [0, bytes.length]), 'TPI');
     expect(decode(table(1, 0xffffffff, 1)).adjusters).toEqual([{ nameOffset: 1, index: 0x1001 }]);
-    expect(formatError(() => decode(table(2, 64, 1))).message).toMatch(/claims 2 entries but marks 1/);
-    expect(formatError(() => decode(table(1, 4, 0x100))).message).toMatch(/beyond the capacity 4/);
-    expect(formatError(() => decode([...u32(0), ...u32(0), ...u32(0x40000000)])).message).toMatch(/does not fit/);
+    expect(catchFormatError(() => decode(table(2, 64, 1))).message).toMatch(/claims 2 entries but marks 1/);
+    expect(catchFormatError(() => decode(table(1, 4, 0x100))).message).toMatch(/beyond the capacity 4/);
+    expect(catchFormatError(() => decode([...u32(0), ...u32(0), ...u32(0x40000000)])).message).toMatch(/does not fit/);
   });
 
   test('buffers outside the hash stream and odd key sizes are errors', () => {
     const stream = new Uint8Array(16);
-    expect(formatError(() => decodeTypeHashes(stream, header([8, 16], [0, 0], [0, 0]), 'IPI')).message).toMatch(/outside/);
-    expect(formatError(() => decodeTypeHashes(stream, header([0, 8], [-4, 8], [0, 0]), 'IPI')).message).toMatch(/outside/);
-    expect(formatError(() => decodeTypeHashes(stream, header([0, 6], [0, 0], [0, 0]), 'IPI')).message).toMatch(/multiple of 4/);
-    expect(formatError(() => decodeTypeHashes(stream, header([0, 8], [0, 0], [0, 0], 2), 'IPI')).message).toMatch(/key size 2/);
+    expect(catchFormatError(() => decodeTypeHashes(stream, header([8, 16], [0, 0], [0, 0]), 'IPI')).message).toMatch(/outside/);
+    expect(catchFormatError(() => decodeTypeHashes(stream, header([0, 8], [-4, 8], [0, 0]), 'IPI')).message).toMatch(/outside/);
+    expect(catchFormatError(() => decodeTypeHashes(stream, header([0, 6], [0, 0], [0, 0]), 'IPI')).message).toMatch(/multiple of 4/);
+    expect(catchFormatError(() => decodeTypeHashes(stream, header([0, 8], [0, 0], [0, 0], 2), 'IPI')).message).toMatch(/key size 2/);
   });
 });
