@@ -4,11 +4,11 @@
  * what the tour expects. `--interactive` leaves everything running instead and
  * prints the gdb command to attach. Every process it starts is stopped on exit.
  */
-import { spawn } from 'child_process';
 import pino from 'pino';
 import type { CommandModule } from 'yargs';
 import { startBridge } from '../bridge/bridge';
 import { JosgdbError } from '../common/errors';
+import { runGdbBatch } from '../demo/gdb-batch';
 import { launchQemu } from '../demo/qemu';
 import { STUB_EFI, STUB_PDB } from '../demo/stub-paths';
 import { stubPublicRvas } from '../demo/stub-symbols';
@@ -20,19 +20,6 @@ interface DemoArgs {
 }
 
 const hex = (v: bigint) => '0x' + v.toString(16);
-
-function runGdbBatch(port: number, commands: string[]): Promise<string> {
-  const args = ['-batch', '-nx', '-ex', 'set pagination off', '-ex', `target remote 127.0.0.1:${port}`];
-  for (const c of commands) args.push('-ex', `echo (gdb) ${c.replace(/\\/g, '\\\\')}\\n`, '-ex', c);
-  return new Promise((resolve, reject) => {
-    const child = spawn('gdb', args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-    child.on('error', (err) => reject(new JosgdbError('BAD_ARGUMENT', `cannot run gdb: ${err.message} (install the Debian package "gdb")`)));
-    child.on('close', () => resolve(out));
-  });
-}
 
 export const demoCommand: CommandModule<object, DemoArgs> = {
   command: 'demo',
@@ -97,7 +84,7 @@ export const demoCommand: CommandModule<object, DemoArgs> = {
           : []),
         { command: 'detach', expect: /detached/, what: 'detach leaves the kernel running without breakpoints' },
       ];
-      const transcript = await runGdbBatch(bridge.port, steps.map((s) => s.command));
+      const { output: transcript } = await runGdbBatch(bridge.port, steps.map((s) => s.command), { echo: true, timeoutMs: 600_000 });
       process.stdout.write(transcript);
       await bridge.server.whenDisconnected();
       await bridge.close();
