@@ -11,7 +11,7 @@ import { JosgdbError } from '../common/errors';
 import { runGdbBatch } from '../demo/gdb-batch';
 import { launchQemu } from '../demo/qemu';
 import { STUB_EFI, STUB_PDB } from '../demo/stub-paths';
-import { stubPublicRvas } from '../demo/stub-symbols';
+import { loadSymbols } from '../symbols/loader';
 
 interface DemoArgs {
   interactive: boolean;
@@ -32,7 +32,9 @@ export const demoCommand: CommandModule<object, DemoArgs> = {
       .example('$0 demo', 'the scripted tour (what make demo runs)')
       .example('$0 demo --interactive', 'then: gdb -ex "target remote 127.0.0.1:1234"'),
   handler: async (args) => {
-    const rva = stubPublicRvas(STUB_EFI, STUB_PDB);
+    const symbols = await loadSymbols({ image: STUB_EFI, pdb: STUB_PDB, cache: false });
+    if (!symbols.index) throw new JosgdbError('SYMBOL_MISMATCH', `the stub's PDB is unusable: ${symbols.warnings.join(' ')} (rebuild with make -C stub-uefi)`);
+    const index = symbols.index;
     process.stderr.write('josgdb demo: booting stub-uefi in QEMU with OVMF...\n');
     const qemu = await launchQemu({ efi: STUB_EFI, compat: args.compat });
     const log = pino({ level: args.interactive ? 'info' : 'warn' }, pino.destination(2));
@@ -51,9 +53,9 @@ export const demoCommand: CommandModule<object, DemoArgs> = {
       await bridge.session.waitForStop();
       const base = bridge.session.target.info.imageBase;
       const at = (name: string) => {
-        const r = rva.get(name);
-        if (r === undefined) throw new Error(`the stub's PDB has no symbol ${name}`);
-        return base + r;
+        const hit = index.lookupName(name)[0];
+        if (hit === undefined) throw new Error(`the stub's PDB has no symbol ${name}`);
+        return base + BigInt(hit.rva);
       };
       if (args.interactive) {
         process.stdout.write(

@@ -1,8 +1,8 @@
 /**
  * Addresses of stub-uefi's functions and globals, and the bytes of its image file,
- * for tests and the demo tour, read with llvm-pdbutil/llvm-readobj (LLVM's own
- * tools, the oracles) until josgdb serves symbols itself. Addresses are RVAs: add
- * the image base the kernel reports.
+ * for the end-to-end tests, read with llvm-pdbutil/llvm-readobj: LLVM's own tools
+ * are the tests' oracle, independent of josgdb's PDB reader (the demo uses that
+ * reader). Addresses are RVAs: add the image base the kernel reports.
  */
 import { execFileSync } from 'child_process';
 import { readFileSync } from 'fs';
