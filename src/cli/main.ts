@@ -20,7 +20,7 @@ export async function main(argv: string[]): Promise<void> {
     .command(serveCommand)
     .command(demoCommand)
     .command(symbolsCommand)
-    .demandCommand(1, 'name a command: serve or demo (josgdb --help lists them)')
+    .demandCommand(1, 'name a command: serve, demo or symbols (josgdb --help lists them)')
     .strict()
     .env('JOSGDB')
     .completion('completion', 'print a shell completion script')
