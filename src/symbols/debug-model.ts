@@ -5,6 +5,8 @@
  * base. Keeping this seam format-free means neither side knows the other's
  * format, and each is tested on its own.
  */
+import type { ModelFrameFunction } from './debug-model-frames';
+import type { ModelFunctionScope, ModelTypeInfo } from './debug-model-types';
 
 export interface DebugModel {
   /** Image name shown to users, e.g. 'BOOTX64.EFI'. */
@@ -16,6 +18,10 @@ export interface DebugModel {
   /** Functions known only from publics (no module symbols): assembly, stripped objects. */
   publicFunctions: ModelFunction[];
   dataSymbols: ModelDataSymbol[];
+  /** Call-frame information per function, when the unwinder has derived it. */
+  frames?: ModelFrameFunction[];
+  /** Types from the PDB's TPI stream, when translated. */
+  types?: ModelTypeInfo;
 }
 
 export interface ModelSection {
@@ -51,6 +57,8 @@ export interface ModelFunction {
   declLine?: number;
   /** Visible outside its module (S_GPROC32 vs S_LPROC32). */
   external: boolean;
+  /** Parameters, locals and lexical blocks, when translated. */
+  scope?: ModelFunctionScope;
 }
 
 export interface ModelLineSequence {
