@@ -4,6 +4,9 @@
  * writer turns into type and variable DIEs.
  */
 
+/** Refers to one type of ModelTypeInfo (its meaning is the type translation's to define). */
+export type ModelTypeRef = number;
+
 /** Every type the image's debug info describes, shared by all compile units. */
 export interface ModelTypeInfo {
   /** Placeholder until the type translation lands. */

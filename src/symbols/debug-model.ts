@@ -6,7 +6,7 @@
  * format, and each is tested on its own.
  */
 import type { ModelFrameFunction } from './debug-model-frames';
-import type { ModelFunctionScope, ModelTypeInfo } from './debug-model-types';
+import type { ModelFunctionScope, ModelTypeInfo, ModelTypeRef } from './debug-model-types';
 
 export interface DebugModel {
   /** Image name shown to users, e.g. 'BOOTX64.EFI'. */
@@ -57,6 +57,8 @@ export interface ModelFunction {
   declLine?: number;
   /** Visible outside its module (S_GPROC32 vs S_LPROC32). */
   external: boolean;
+  /** The function's type (return and parameter types), when translated. */
+  type?: ModelTypeRef;
   /** Parameters, locals and lexical blocks, when translated. */
   scope?: ModelFunctionScope;
 }
@@ -81,4 +83,6 @@ export interface ModelDataSymbol {
   /** Size in bytes; 0 when unknown. */
   size: number;
   external: boolean;
+  /** The variable's type, when translated. */
+  type?: ModelTypeRef;
 }
