@@ -7,6 +7,7 @@
  * that does not match the image gives a warning naming both GUIDs, and gdb still
  * works without symbols.
  */
+import { execFileSync } from 'child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
 import path from 'path';
@@ -150,3 +151,35 @@ describe('a PDB that does not match the image (stub-uefi in QEMU)', () => {
     }
   });
 });
+
+describe('no image file: josgdb reads the image from target memory (stub-uefi in QEMU)', () => {
+  it('finds the PDB by the GUID in the loaded image and gdb gets names, lines and breakpoints by name', async () => {
+    const qemu = await launchQemu({ efi: STUB_EFI });
+    let bridge: RunningBridge | undefined;
+    try {
+      bridge = await bridgeTo(qemu.targetSpec, { symbols: { pdb: STUB_PDB } });
+      await bridge.session.waitForStop();
+      expect(bridge.symbols?.modelSource).toBe('pdb');
+      expect(bridge.symbols?.warnings).toEqual([]);
+      // the image was parsed in its loaded layout: its sections match the file's
+      const fileSections = readPeSectionNames(STUB_EFI);
+      expect(bridge.symbols!.image.sections.map((s) => s.name)).toEqual(fileSections);
+      const leafLine = lineOf('NOINLINE uint64_t demo_leaf');
+      const { output } = await runGdb(bridge.port, ['info symbol $pc', 'break demo_leaf', 'continue', 'bt 1', 'delete', 'detach']);
+      // with no file, the image is named after the PDB
+      expect(output).toMatch(/Reading symbols from target:\/josgdb\/BOOTX64\.efi\.debug/);
+      expect(output).toMatch(/^main in section \.text/m);
+      expect(output).toMatch(new RegExp(`Breakpoint 1, demo_leaf \\(.*\\) at .*workload\\.c:${leafLine}`));
+      expect(output).toContain('[Inferior 1 (Remote target) detached]');
+    } finally {
+      await bridge?.close();
+      await qemu.stop();
+    }
+  });
+});
+
+/** Section names of a PE file, read by llvm-readobj (the oracle, not our reader). */
+function readPeSectionNames(file: string): string[] {
+  const out = execFileSync('llvm-readobj', ['--sections', file], { encoding: 'utf8' });
+  return [...out.matchAll(/^\s+Name: (\S+)/gm)].map((m) => m[1]!);
+}

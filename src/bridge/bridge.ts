@@ -147,7 +147,7 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
 
   // The first stop can come in the same chunk as the connection info, before the session listened.
   target.replayLastStop();
-  const symbols = options.symbols ? await loadTargetSymbols(options.symbols, info, client, log) : undefined;
+  const symbols = options.symbols ? await loadTargetSymbols(options.symbols, info, client, session, log) : undefined;
   const symbolFile = symbols ? serveSymbolFile(symbols, info.imageBase) : undefined;
   const server = new GdbServer({
     symbolFile,
@@ -282,17 +282,25 @@ async function loadTargetSymbols(
   options: SymbolOptions,
   info: KernelInfo,
   client: KernelClient,
+  session: Session,
   log: Logger,
 ): Promise<LoadedSymbols | undefined> {
   if (options.image === undefined) {
     // The first stop (at main) follows the connection info shortly.
     for (let waited = 0; client.state === 'running' && waited < 10_000; waited += 50) await sleep(50);
   }
+  let bytesReadFromTarget = 0;
   const readImage =
     options.image === undefined
       ? async (rva: number, length: number) => {
+          bytesReadFromTarget += length;
           if (client.state !== 'stopped') throw new Error('the image can only be read while the kernel is stopped');
-          return client.readMemory(info.imageBase + BigInt(rva), length);
+          // Through the session: reads are split per page and request size, and
+          // the kernel's breakpoint bytes read as the original code.
+          const address = info.imageBase + BigInt(rva);
+          const bytes = await session.readMemory(address, length);
+          if (bytes.length !== length) throw new Error(`the image is not fully readable: memory at 0x${(address + BigInt(bytes.length)).toString(16)} is not mapped`);
+          return bytes;
         }
       : undefined;
   try {
@@ -305,9 +313,10 @@ async function loadTargetSymbols(
       log: log.child({ layer: 'symbols' }),
     });
     for (const warning of loaded.warnings) log.warn(warning);
+    const imageFrom = readImage ? `, image read from target memory (${bytesReadFromTarget} bytes)` : '';
     log.info(
       `symbols: ${loaded.imageName} from ${loaded.modelSource === 'pdb' ? loaded.pdbPath : 'the image alone (no matching PDB)'}, ` +
-        `loaded at 0x${info.imageBase.toString(16)}`,
+        `loaded at 0x${info.imageBase.toString(16)}${imageFrom}`,
     );
     return loaded;
   } catch (err) {

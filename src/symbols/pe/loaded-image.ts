@@ -8,7 +8,7 @@ import { CvReader } from '../codeview/cv-reader';
 import { OptionalHeaderOffset, parseHeaders } from './headers';
 import { PeImage, parsePeImage } from './pe-image';
 import { PE_FILE, hex, peError } from './pe-error';
-import { SECTION_HEADER_SIZE, parseSectionTable, sectionExtent } from './sections';
+import { SECTION_HEADER_SIZE, isExecutable, isWritable, parseSectionTable, sectionExtent } from './sections';
 
 /**
  * Reads `length` bytes at `rva` (relative to the image base). It must return
@@ -20,6 +20,8 @@ export type ImageMemoryReader = (rva: number, length: number) => Promise<Uint8Ar
 export interface ReadLoadedImageOptions {
   /** Largest SizeOfImage accepted; default `MAX_LOADED_IMAGE_SIZE`. */
   maxImageSize?: number;
+  /** Also read writable sections (default false: see below). */
+  readWritableSections?: boolean;
 }
 
 /** A UEFI kernel image is a few MiB; anything near this is a wrong base or garbage. */
@@ -70,14 +72,19 @@ export async function readLoadedImage(read: ImageMemoryReader, options: ReadLoad
     throw peError('section table', 0, `ends at ${hex(sectionTableEnd)}, past SizeOfHeaders ${hex(sizeOfHeaders)}`);
   }
 
-  // Only what the loader wrote is read: the headers and each section's extent.
-  // Gaps between sections stay zero rather than costing link time.
+  // Only what the loader copied from the file is read: the headers and each
+  // section's initialised bytes (its zero-filled tail is zero in memory too).
+  // Writable sections are skipped by default: they hold the program's state,
+  // not its description (debug directory, exports, .pdata/.xdata live in
+  // read-only sections), and a kernel's .data/.bss with its stacks and heaps
+  // would cost minutes on a serial line. Gaps stay zero.
   const image = new Uint8Array(sizeOfImage);
   image.set(await fetch(0, sizeOfHeaders));
   const sections = parseSectionTable(image, headers, false);
   for (const s of sections) {
+    if (isWritable(s) && !isExecutable(s) && !options.readWritableSections) continue;
     const start = s.virtualAddress;
-    const end = Math.min(sizeOfImage, start + sectionExtent(s));
+    const end = Math.min(sizeOfImage, start + Math.min(sectionExtent(s), s.sizeOfRawData));
     if (end > start) image.set(await fetch(start, end - start), start);
   }
   return parsePeImage(image, { layout: 'loaded' });

@@ -218,7 +218,7 @@ describe.each(subjects)('%s against llvm-readobj', (_name, make) => {
     }
   });
 
-  test('readLoadedImage reads the headers first, then only the sections', async () => {
+  test('readLoadedImage reads the headers first, then only the read-only sections\' initialised bytes', async () => {
     const loaded = synthesizeLoadedImage(s.bytes, s.llvm, s.sections);
     const reads: [number, number][] = [];
     const image = await readLoadedImage(async (rva, length) => {
@@ -230,7 +230,10 @@ describe.each(subjects)('%s against llvm-readobj', (_name, make) => {
     // The first reads stay within the headers; nothing reads past SizeOfImage.
     expect(reads.slice(0, 3).every(([rva, len]) => rva === 0 && len <= s.llvm.sizeOfHeaders)).toBe(true);
     const sectionReads = reads.filter(([rva]) => rva !== 0);
-    expect(sectionReads).toEqual(s.sections.map((x) => [x.virtualAddress, x.virtualSize]));
+    // flags straight from llvm-readobj: MEM_EXECUTE 0x20000000, MEM_WRITE 0x80000000
+    const readOnlyOrCode = s.sections.filter((x) => (x.characteristics & 0x80000000) === 0 || (x.characteristics & 0x20000000) !== 0);
+    expect(readOnlyOrCode.length).toBeLessThan(s.sections.length); // the fixture has a .data to skip
+    expect(sectionReads).toEqual(readOnlyOrCode.map((x) => [x.virtualAddress, Math.min(x.virtualSize, x.sizeOfRawData)]));
   });
 });
 
