@@ -6,15 +6,21 @@
 
 export const DW_TAG = {
   array_type: 0x01,
+  class_type: 0x02,
+  enumeration_type: 0x04,
   formal_parameter: 0x05,
   lexical_block: 0x0b,
   member: 0x0d,
   pointer_type: 0x0f,
+  reference_type: 0x10,
   compile_unit: 0x11,
   structure_type: 0x13,
   subroutine_type: 0x15,
   typedef: 0x16,
   union_type: 0x17,
+  unspecified_parameters: 0x18,
+  inheritance: 0x1c,
+  ptr_to_member_type: 0x1f,
   subrange_type: 0x21,
   base_type: 0x24,
   const_type: 0x26,
@@ -22,7 +28,10 @@ export const DW_TAG = {
   subprogram: 0x2e,
   variable: 0x34,
   volatile_type: 0x35,
+  restrict_type: 0x37,
   namespace: 0x39,
+  unspecified_type: 0x3b,
+  rvalue_reference_type: 0x42,
 } as const;
 
 export const DW_AT = {
@@ -30,15 +39,19 @@ export const DW_AT = {
   location: 0x02,
   name: 0x03,
   byte_size: 0x0b,
+  bit_size: 0x0d,
   stmt_list: 0x10,
   low_pc: 0x11,
   high_pc: 0x12,
   language: 0x13,
   comp_dir: 0x1b,
   const_value: 0x1c,
+  containing_type: 0x1d,
   upper_bound: 0x2f,
   producer: 0x25,
   prototyped: 0x27,
+  accessibility: 0x32,
+  artificial: 0x34,
   count: 0x37,
   data_member_location: 0x38,
   decl_file: 0x3a,
@@ -49,7 +62,11 @@ export const DW_AT = {
   frame_base: 0x40,
   specification: 0x47,
   type: 0x49,
+  virtuality: 0x4c,
+  vtable_elem_location: 0x4d,
   ranges: 0x55,
+  object_pointer: 0x64,
+  data_bit_offset: 0x6b,
   linkage_name: 0x6e,
 } as const;
 
@@ -118,6 +135,7 @@ export const DW_LNE = {
 export const DW_OP = {
   addr: 0x03,
   deref: 0x06,
+  const8u: 0x0e,
   const1u: 0x08,
   const1s: 0x09,
   constu: 0x10,
@@ -129,6 +147,7 @@ export const DW_OP = {
   fbreg: 0x91,
   bregx: 0x92,
   piece: 0x93,
+  form_tls_address: 0x9b,
   call_frame_cfa: 0x9c,
   stack_value: 0x9f,
 } as const;
@@ -136,9 +155,22 @@ export const DW_OP = {
 export const DW_ATE = {
   address: 0x01,
   boolean: 0x02,
+  complex_float: 0x03,
   float: 0x04,
   signed: 0x05,
   signed_char: 0x06,
   unsigned: 0x07,
   unsigned_char: 0x08,
+  UTF: 0x10,
+} as const;
+
+export const DW_ACCESS = {
+  public: 1,
+  protected: 2,
+  private: 3,
+} as const;
+
+export const DW_VIRTUALITY = {
+  virtual: 1,
+  pure_virtual: 2,
 } as const;

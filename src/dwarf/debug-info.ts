@@ -1,14 +1,18 @@
 /**
  * The model-to-DWARF translation of one compile unit into its DIE tree:
  * DW_TAG_compile_unit with name, directory, producer, language, line table and
- * address ranges, and a DW_TAG_subprogram per function. Types, variables and
- * scopes will be added here as children of the same tree.
+ * address ranges, a DW_TAG_subprogram per function (with its return type,
+ * parameters, locals and blocks when the model has them) and the unit's data
+ * variables; and the shared unit that holds every type (type-dies.ts) and the
+ * data no unit claims.
  */
-import type { ModelCompileUnit, ModelFunction } from '../symbols/debug-model';
+import type { ModelCompileUnit, ModelDataSymbol, ModelFunction } from '../symbols/debug-model';
+import type { ModelTypeInfo } from '../symbols/debug-model-types';
 import type { RvaRange } from './address-ranges';
 import { DW_AT, DW_LANG, DW_TAG } from './constants';
 import { Die } from './die';
 import { FRAME_BASE_CFA } from './expr';
+import { addFunctionDetails, dataVariableDie, type VariableDieContext } from './variable-dies';
 
 export interface CompileUnitDieInput {
   cu: ModelCompileUnit;
@@ -25,6 +29,15 @@ export interface CompileUnitDieInput {
   rangesOffset: number | undefined;
   /** DWARF file number per model file index. */
   fileNumbers: readonly number[];
+  /** Types and variables, when the model has types. */
+  variables?: UnitVariables;
+}
+
+export interface UnitVariables {
+  /** Everything but the unit's base address, which compileUnitDie knows. */
+  context: Omit<VariableDieContext, 'unitBase'>;
+  /** Data symbols this unit declares. */
+  dataSymbols: readonly ModelDataSymbol[];
 }
 
 const U32_LIMIT = 0x1_0000_0000;
@@ -52,7 +65,7 @@ function sortedFunctions(functions: readonly ModelFunction[]): ModelFunction[] {
   return [...functions].sort((a, b) => a.rva - b.rva || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
-function subprogramDie(parent: Die, fn: ModelFunction, input: CompileUnitDieInput): void {
+function subprogramDie(parent: Die, fn: ModelFunction, input: CompileUnitDieInput, variables: VariableDieContext | undefined): void {
   const die = parent.child(DW_TAG.subprogram).strp(DW_AT.name, fn.name);
   if (fn.external) die.flag(DW_AT.external);
   if (fn.declFile !== undefined) {
@@ -65,6 +78,7 @@ function subprogramDie(parent: Die, fn: ModelFunction, input: CompileUnitDieInpu
   // an invalid range, and the symbol table still names it.
   if (fn.size > 0) die.data4(DW_AT.high_pc, fn.size); // DWARF 4: a constant high_pc is a length
   die.exprloc(DW_AT.frame_base, FRAME_BASE_CFA);
+  if (variables) addFunctionDetails(die, fn, variables, parent);
 }
 
 export function compileUnitDie(input: CompileUnitDieInput): Die {
@@ -78,8 +92,11 @@ export function compileUnitDie(input: CompileUnitDieInput): Die {
   root.secOffset(DW_AT.stmt_list, input.stmtList);
 
   const ranges = input.ranges;
+  // The base address location lists are relative to: the unit's DW_AT_low_pc.
+  let unitBase = 0n;
   if (!needsRangeList(ranges) && ranges.length === 1) {
-    root.addr(DW_AT.low_pc, input.loadBase + BigInt(ranges[0].start));
+    unitBase = input.loadBase + BigInt(ranges[0].start);
+    root.addr(DW_AT.low_pc, unitBase);
     root.data4(DW_AT.high_pc, ranges[0].end - ranges[0].start);
   } else if (ranges.length > 0) {
     if (input.rangesOffset === undefined) throw new Error(`compile unit ${cu.name}: range list offset missing`);
@@ -88,6 +105,27 @@ export function compileUnitDie(input: CompileUnitDieInput): Die {
     root.secOffset(DW_AT.ranges, input.rangesOffset);
   }
 
-  for (const fn of sortedFunctions(cu.functions)) subprogramDie(root, fn, input);
+  const variables = input.variables ? { ...input.variables.context, unitBase } : undefined;
+  for (const fn of sortedFunctions(cu.functions)) subprogramDie(root, fn, input, variables);
+  if (variables) for (const d of input.variables!.dataSymbols) dataVariableDie(root, d, variables, root);
   return root;
+}
+
+/**
+ * The unit that holds every type and the data no compile unit claims. It has
+ * no code; it is named after the image so `info variables` lists that data
+ * under the image's name.
+ */
+export function sharedUnitDie(types: ModelTypeInfo, name: string, producer: string): Die {
+  const root = new Die(DW_TAG.compile_unit);
+  root.strp(DW_AT.producer, producer);
+  root.data2(DW_AT.language, dwarfLanguage(types.language)!);
+  root.strp(DW_AT.name, name);
+  return root;
+}
+
+/** Adds data variables to the shared unit (its base address is irrelevant: data has no ranges). */
+export function addSharedData(root: Die, dataSymbols: readonly ModelDataSymbol[], context: Omit<VariableDieContext, 'unitBase'>): void {
+  const variables: VariableDieContext = { ...context, unitBase: 0n };
+  for (const d of dataSymbols) dataVariableDie(root, d, variables, root);
 }

@@ -82,6 +82,10 @@ export class Die {
   ref(at: number, target: Die): this {
     return this.add(at, DW_FORM.ref4, target);
   }
+  /** A reference to a DIE of any unit in .debug_info (DW_FORM_ref_addr). */
+  refAddr(at: number, target: Die): this {
+    return this.add(at, DW_FORM.ref_addr, target);
+  }
 }
 
 export interface UnitContext {
@@ -175,6 +179,12 @@ function writeAttr(w: SectionWriter, attr: DieAttr, ctx: UnitContext, unitStart:
       if (!(attr.value instanceof Die)) bad('DW_FORM_ref4 needs a DIE');
       refs.push({ target: attr.value });
       w.u32Ref(attr.value.label, unitStart);
+      return;
+    }
+    case DW_FORM.ref_addr: {
+      // A DIE of any unit, by its .debug_info offset (32-bit DWARF); patched when the section is finished.
+      if (!(attr.value instanceof Die)) bad('DW_FORM_ref_addr needs a DIE');
+      w.u32Ref(attr.value.label, 0);
       return;
     }
     default:

@@ -9,6 +9,8 @@ import type { DebugModel, ModelCompileUnit } from '../symbols/debug-model';
 import { mergeRanges, writeArangesSet, writeRangeList, type RvaRange } from './address-ranges';
 import { AbbrevTable } from './abbrev';
 import { compileUnitDie, needsRangeList } from './debug-info';
+import { writeDebugFrame } from './debug-frame';
+import { sharedUnitFor } from './shared-unit';
 import { writeLineProgram } from './debug-line';
 import { writeUnit } from './die';
 import { buildFileTable } from './file-table';
@@ -47,8 +49,10 @@ export function buildDwarfSections(model: DebugModel, options: DwarfBuildOptions
   const aranges = new SectionWriter('.debug_aranges', 256 + model.compileUnits.length * 48);
   const abbrevs = new AbbrevTable();
   const strings = new StringTable('.debug_str', false);
+  const loc = new SectionWriter('.debug_loc', 256);
+  const shared = sharedUnitFor(model, { loadBase: options.loadBase, producer: options.defaultProducer, locations: loc });
 
-  for (const cu of model.compileUnits) {
+  for (const [cuIndex, cu] of model.compileUnits.entries()) {
     const files = buildFileTable(cu.files, options.pathStyle);
     const stmtList = writeLineProgram(line, {
       what: cu.name,
@@ -70,10 +74,13 @@ export function buildDwarfSections(model: DebugModel, options: DwarfBuildOptions
       ranges: cuRanges,
       rangesOffset,
       fileNumbers: files.fileNumbers,
+      ...(shared ? { variables: shared.unitVariables(cuIndex) } : {}),
     });
     const unitOffset = writeUnit(info, root, { abbrevs, strings });
     if (cuRanges.length > 0) writeArangesSet(aranges, unitOffset, cuRanges, options.loadBase);
   }
+  // Last, so each unit above is the model's unit of the same index; references into it are patched at the end.
+  if (shared) writeUnit(info, shared.root(), { abbrevs, strings });
 
   const out: NamedSection[] = [
     { name: '.debug_abbrev', data: abbrevs.encode() },
@@ -82,6 +89,8 @@ export function buildDwarfSections(model: DebugModel, options: DwarfBuildOptions
     { name: '.debug_str', data: strings.finish() },
     { name: '.debug_aranges', data: aranges.finish() },
     { name: '.debug_ranges', data: ranges.finish() },
+    { name: '.debug_frame', data: writeDebugFrame(model.frames ?? [], options.loadBase) },
+    { name: '.debug_loc', data: loc.finish() },
   ];
   return out.filter((s) => s.data.length > 0);
 }

@@ -6,24 +6,38 @@
  * side knows the other's encoding.
  */
 
-/** A DWARF x86-64 register number (0 rax, 6 rbp, 7 rsp, 16 return address). */
+/** A DWARF x86-64 register number (0 rax, 6 rbp, 7 rsp, 16 return address, 17.. xmm0.., 49 rflags, 51 cs, 52 ss). */
 export type DwarfRegister = number;
 
-/** Where the caller's value of a register is: at CFA + cfaOffset (cfaOffset is negative). */
+/**
+ * The CFA: the caller's rsp (the address above the return address of a call).
+ * Normally `register + offset`; for an interrupt frame the interrupted code's
+ * rsp is a value the CPU saved, so the CFA is `*(register + offset)`.
+ */
+export interface ModelCfaRule {
+  register: DwarfRegister;
+  offset: number;
+  deref: boolean;
+}
+
+/** Where a saved value lives: at CFA + cfaOffset, or at a register of this frame + offset (interrupt frames). */
+export type ModelSlot = { cfaOffset: number } | { register: DwarfRegister; offset: number };
+
+/** The caller's value of `register` is saved at `slot`. Register 16 is the return address. */
 export interface ModelSavedRegister {
   register: DwarfRegister;
-  cfaOffset: number;
+  slot: ModelSlot;
 }
 
 /**
- * The rule from `rva` up to the next row (or the end of the function): the CFA
- * (the caller's rsp just before its CALL, i.e. the address above the return
- * address) is register + offset, and the return address is at CFA - 8.
+ * The rule from `rva` up to the next row (or the end of the function). The
+ * return address is at CFA - 8 unless `saved` lists register 16. A row without
+ * `cfa` says the caller cannot be found there (the debugger stops unwinding).
  */
 export interface ModelFrameRow {
   rva: number;
-  cfaRegister: DwarfRegister;
-  cfaOffset: number;
+  cfa: ModelCfaRule | undefined;
+  /** Sorted by register number. */
   saved: ModelSavedRegister[];
 }
 
@@ -34,5 +48,5 @@ export interface ModelFrameFunction {
   /** Rows sorted by rva; the first row's rva is startRva. */
   rows: ModelFrameRow[];
   /** How the rows were derived, for people reading `monitor bt` or a dump. */
-  source: 'unwind-info' | 'prologue-analysis';
+  source: 'unwind-info' | 'prologue-analysis' | 'machine-frame';
 }

@@ -85,4 +85,10 @@ export interface ModelDataSymbol {
   external: boolean;
   /** The variable's type, when translated. */
   type?: ModelTypeRef;
+  /**
+   * The compile unit that declares it (an index into `compileUnits`): two
+   * modules' statics of one name each stay visible from their own code. Data
+   * without a unit goes to the unit that holds the shared types.
+   */
+  compileUnit?: number;
 }

@@ -40,8 +40,10 @@ export function dwarfMismatches(model: DebugModel, loadBase: bigint, dump: Dwarf
   const problems: string[] = [];
   const units = parseDebugInfo(dump.debugInfo);
   const tables = new Map(parseDebugLine(dump.debugLine).map((t) => [t.offset, t]));
-  if (units.length !== model.compileUnits.length) {
-    problems.push(`${units.length} units in .debug_info, ${model.compileUnits.length} in the model`);
+  // A model with types gets one more unit after its own: the shared unit of types and unclaimed data.
+  const expectedUnits = model.compileUnits.length + (model.types ? 1 : 0);
+  if (units.length !== expectedUnits) {
+    problems.push(`${units.length} units in .debug_info, ${expectedUnits} expected for the model`);
     return problems;
   }
   model.compileUnits.forEach((cu, i) => {
@@ -71,8 +73,8 @@ export function dwarfMismatches(model: DebugModel, loadBase: bigint, dump: Dwarf
     }
     check('unit ranges', actualRanges.join(' '), ranges.join(' '));
 
-    // Subprograms.
-    const subprograms = unit.dies.filter((d) => d.tag === 'DW_TAG_subprogram');
+    // Subprograms (the function DIEs directly under the unit, not method declarations inside classes).
+    const subprograms = unit.dies.filter((d) => d.tag === 'DW_TAG_subprogram' && d.depth === 1);
     check('subprogram count', subprograms.length, cu.functions.length);
     const byKey = new Map<string, DumpedDie>();
     for (const d of subprograms) byKey.set(`${unquote(d.attrs.get('DW_AT_name'))}@${d.attrs.get('DW_AT_low_pc')}`, d);

@@ -18,7 +18,7 @@ import { errorMessage, JosgdbError } from '../../common/errors';
 import { writeDebugElf } from '../../dwarf';
 import type { DebugModel } from '../debug-model';
 import { SymbolFormatError } from '../format-error';
-import { buildDebugModelFrom, checkPdbMatchesImage, collectPdbSymbols, normalizeGuid, openPdb, SymbolIndex } from '../pdb';
+import { attachVariables, buildDebugModelFrom, checkPdbMatchesImage, collectPdbSymbols, normalizeGuid, openPdb, SymbolIndex } from '../pdb';
 import type { PdbFile, PdbMatch } from '../pdb';
 import { parsePeImage, readLoadedImage } from '../pe';
 import type { ImageMemoryReader, PeImage } from '../pe';
@@ -245,6 +245,10 @@ function modelFromPdb(chosen: ChosenPdb, image: PeImage, imageName: string, warn
     warnings.push(`${pdbPath}: type information is unreadable (${e.message}); some data symbol sizes or build directories are missing`);
   });
   const model = buildDebugModelFrom(pdb, collected, { imageName, imageSize: image.sizeOfImage, ...types });
+  // Types, parameters, locals and globals' types, for print/ptype/info locals.
+  for (const p of attachVariables(pdb, model).problems) {
+    warnings.push(`${pdbPath}: some type or variable information is unreadable and left out (${p.message}); rebuild the PDB if this persists`);
+  }
   // A PDB without section headers still has usable symbols; the image knows its sections.
   if (model.sections.length === 0) model.sections = peSections(image);
   return { model, index: new SymbolIndex(collected) };

@@ -25,3 +25,4 @@ export { buildSymbolTree, walkScope } from './symbol-scopes';
 export type { SymbolScope, SymbolTree } from './symbol-scopes';
 export { S as SymbolKind, symbolKindName } from './symbol-kinds';
 export { cvRegisterName } from './cv-registers';
+export { attachVariables } from './attach-variables';

@@ -1,0 +1,131 @@
+/**
+ * Variable locations: the model's ModelVariableLocation as a DW_AT_location,
+ * either one DWARF expression (DW_FORM_exprloc) for a place that holds
+ * wherever the variable is in scope, or a DWARF 4 location list in
+ * .debug_loc (DW_FORM_sec_offset) for one that changes with the address.
+ * A variable that is nowhere gets no DW_AT_location, which gdb and lldb show
+ * as `<optimized out>`.
+ *
+ * Location list entries are relative to the unit's base address (its
+ * DW_AT_low_pc); a list whose first address lies below it starts with a base
+ * address selection entry instead, so an entry is never written as a
+ * negative offset.
+ */
+import type { DwarfRegister } from '../symbols/debug-model-frames';
+import type { ModelLocation, ModelLocationValue, ModelVariableLocation } from '../symbols/debug-model-types';
+import { DW_AT, DW_OP } from './constants';
+import type { Die } from './die';
+import { SectionWriter } from './section-writer';
+
+/** DW_OP_reg<n> / DW_OP_regx. */
+function register(w: SectionWriter, reg: DwarfRegister): void {
+  if (reg < 32) w.u8(DW_OP.reg0 + reg);
+  else w.u8(DW_OP.regx).uleb(reg);
+}
+
+/** DW_OP_breg<n> / DW_OP_bregx: the address register + offset. */
+function registerPlus(w: SectionWriter, reg: DwarfRegister, offset: number): void {
+  if (reg < 32) w.u8(DW_OP.breg0 + reg).sleb(offset);
+  else w.u8(DW_OP.bregx).uleb(reg).sleb(offset);
+}
+
+function value(w: SectionWriter, v: ModelLocationValue): void {
+  if (v.kind === 'register') register(w, v.register);
+  else registerPlus(w, v.base, v.offset);
+}
+
+/**
+ * The expression for one location: a register or a memory address, or
+ * pieces each followed by DW_OP_piece (a piece with no location before its
+ * DW_OP_piece is DWARF's "this part is unavailable").
+ */
+export function locationExpression(location: ModelLocation): Buffer {
+  const w = new SectionWriter('DWARF expression', 16);
+  if (location.kind === 'pieces') {
+    for (const piece of location.pieces) {
+      if (piece.value) value(w, piece.value);
+      w.u8(DW_OP.piece).uleb(piece.byteSize);
+    }
+  } else {
+    value(w, location);
+  }
+  return w.finish();
+}
+
+/** DW_OP_addr: a fixed address. */
+export function addressExpression(address: bigint): Buffer {
+  return new SectionWriter('DWARF expression', 9).u8(DW_OP.addr).u64(address).finish();
+}
+
+/** An offset in the thread's TLS block, for debuggers that can find the block. */
+export function threadLocalExpression(offset: number): Buffer {
+  return new SectionWriter('DWARF expression', 10).u8(DW_OP.const8u).u64(BigInt(offset)).u8(DW_OP.form_tls_address).finish();
+}
+
+/** DW_OP_constu slot: a virtual method's index in its class's virtual function table. */
+export function vtableSlotExpression(slot: number): Buffer {
+  return new SectionWriter('DWARF expression', 6).u8(DW_OP.constu).uleb(slot).finish();
+}
+
+export interface LocationListEntry {
+  start: bigint;
+  /** Exclusive. */
+  end: bigint;
+  expression: Uint8Array;
+}
+
+const BASE_SELECTION = (1n << 64n) - 1n;
+const U16_MAX = 0xffff;
+
+/** Appends a DWARF 4 location list to .debug_loc and returns its offset. */
+export function writeLocationList(w: SectionWriter, entries: readonly LocationListEntry[], unitBase: bigint): number {
+  const at = w.offset;
+  const usable = entries.filter((e) => e.end > e.start && e.expression.length <= U16_MAX);
+  const lowest = usable.reduce<bigint | undefined>((m, e) => (m === undefined || e.start < m ? e.start : m), undefined);
+  let base = unitBase;
+  if (lowest !== undefined && lowest < unitBase) {
+    w.u64(BASE_SELECTION).u64(0n);
+    base = 0n;
+  }
+  for (const e of usable) {
+    w.u64(e.start - base).u64(e.end - base).u16(e.expression.length).bytes(e.expression);
+  }
+  w.u64(0n).u64(0n); // end of list
+  return at;
+}
+
+export interface LocationTarget {
+  /** .debug_loc */
+  locations: SectionWriter;
+  /** Added to every RVA. */
+  loadBase: bigint;
+  /** The unit's base address (its DW_AT_low_pc), which list entries are relative to. */
+  unitBase: bigint;
+}
+
+/** Adds DW_AT_location to `die` for `location`; nothing when the variable is nowhere. */
+export function addLocation(die: Die, location: ModelVariableLocation, target: LocationTarget): void {
+  switch (location.kind) {
+    case 'optimized-out':
+      return;
+    case 'static':
+      die.exprloc(DW_AT.location, addressExpression(target.loadBase + BigInt(location.rva)));
+      return;
+    case 'thread-local':
+      die.exprloc(DW_AT.location, threadLocalExpression(location.offset));
+      return;
+    case 'fixed':
+      die.exprloc(DW_AT.location, locationExpression(location.location));
+      return;
+    case 'ranges': {
+      const entries = location.ranges.map((r) => ({
+        start: target.loadBase + BigInt(r.startRva),
+        end: target.loadBase + BigInt(r.endRva),
+        expression: locationExpression(r.location),
+      }));
+      if (!entries.some((e) => e.end > e.start)) return;
+      die.secOffset(DW_AT.location, writeLocationList(target.locations, entries, target.unitBase));
+      return;
+    }
+  }
+}
