@@ -20,7 +20,7 @@ typecheck: $(NODE_DEPS)
 	npx tsc -p tsconfig.json --noEmit
 
 stub: deps
-	$(MAKE) -C stub-uefi
+	$(MAKE) -C stub-uefi all variants
 
 test: deps build stub typecheck
 	npx jest --ci

@@ -151,7 +151,8 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
   const symbolFile = symbols ? serveSymbolFile(symbols, info.imageBase) : undefined;
   const server = new GdbServer({
     symbolFile,
-    symbols: symbols?.index ? symbolLookup(symbols.index, info.imageBase, symbols.image.sizeOfImage) : undefined,
+    symbols: symbols ? symbolLookup(symbols.index, symbols.unwindImage, info.imageBase, symbols.image.sizeOfImage) : undefined,
+    image: symbols,
     host: options.listenHost,
     port: options.listenPort,
     session,
@@ -310,6 +311,7 @@ async function loadTargetSymbols(
       pdb: options.pdb,
       symbolPath: options.symbolPath,
       cacheDir: options.cacheDir,
+      loadBase: info.imageBase,
       log: log.child({ layer: 'symbols' }),
     });
     for (const warning of loaded.warnings) log.warn(warning);

@@ -5,39 +5,56 @@
  * connection's errorReply), and a kind without a handler gets the empty reply,
  * which is how RSP says "not supported".
  */
+import path from 'path';
 import type { Logger } from 'pino';
 import { FileIoErrno, hostIoReply, type HostFiles, type HostIoResult } from './host-files';
 import type { SymbolLookup } from './symbol-lookup';
 import { errorMessage, isJosgdbError, JosgdbError } from '../common/errors';
 import {
+  binaryMemoryReply,
   buildQSupportedReply,
   buildStopReply,
   buildVContReply,
   clientSupports,
   type CommandKind,
   type CommandOf,
+  commandSupported,
   consoleOutputPackets,
   decodeRegisterBlock,
   decodeRegisterValue,
   encodeRegisterBlock,
   encodeRegisterValue,
+  hostInfoReply,
+  libraryListXml,
+  type LldbStopReason,
   type MalformedCommand,
+  memoryRegionErrorReply,
+  memoryRegionReply,
   monitorReply,
+  processInfoReply,
+  qRegisterInfoReply,
   qXferRead,
   registerByNumber,
   type RspCommand,
   type RegisterValue as RspRegisterValue,
   RspErrno,
   RspError,
+  serverVersionReply,
   targetXml,
 } from '../rsp';
-import { runMonitorCommand } from './monitor';
+import type { LoadedSymbols } from '../symbols/loader';
+import { SectionFlags } from '../symbols/pe/sections';
+import { type MonitorImage, runMonitorCommand } from './monitor';
 import type { ResumeAction } from './execution';
 import type { Session, SessionStop } from './session';
 
 export const PACKET_SIZE = 0x4000;
 /** The one thread josgdb shows: the CPU the kernel debugger runs on. */
 export const THREAD_ID = 1;
+/** lldb wants a process: the kernel is process 1, its thread is THREAD_ID. */
+export const PROCESS_ID = 1;
+/** x86 has four debug registers, shared by hardware breakpoints and watchpoints. */
+const DEBUG_REGISTER_SLOTS = 4;
 
 const LLDB_ONLY_PACKETS: ReadonlySet<string> = new Set(['qHostInfo', 'qProcessInfo', 'QThreadSuffixSupported', 'QListThreadsInStopReply', 'qGDBServerVersion', 'QEnableErrorStrings', 'jThreadsInfo', 'qRegisterInfo']);
 
@@ -61,6 +78,12 @@ export interface GdbHandlerContext {
   symbolFile?: { name: string; files: HostFiles };
   /** What `monitor sym/addr/disas` look names up in. */
   symbols?: SymbolLookup;
+  /**
+   * The image and PDB the bridge loaded: lldb is told the image file's host path
+   * and load base (`qXfer:libraries:read`, `qFileLoadAddress`), `qMemoryRegionInfo`
+   * names its sections, and `monitor lldb` prints the commands for by-hand setups.
+   */
+  image?: LoadedSymbols;
 }
 
 type Reply = string | Buffer | null;
@@ -112,6 +135,16 @@ export class GdbHandlers {
   private clientReasons = new Set<string>();
   /** The client sent a packet only lldb sends (it asks them before any breakpoint). */
   private lldbClient = false;
+  /** lldb asked for `threads:`/`thread-pcs:` in stop replies (QListThreadsInStopReply). */
+  private threadsInStopReply = false;
+  /**
+   * lldb has asked where the image is loaded (`qFileLoadAddress`). Until then the
+   * library list names the image so that lldb creates it as its executable; after
+   * that the list is empty, because every time lldb finds an executable in the
+   * list it makes it the target's executable again, which drops the load
+   * addresses it has just set (lldb 14, ProcessGDBRemote::LoadModules).
+   */
+  private lldbImageLocated = false;
   private readonly stopTraceForwarding: () => void;
 
   constructor(private readonly ctx: GdbHandlerContext) {
@@ -128,8 +161,10 @@ export class GdbHandlers {
   }
 
   get capabilities(): ReadonlySet<string> {
-    const features = this.ctx.session.target.features;
-    return this.ctx.symbolFile ? new Set([...features, 'symbols']) : features;
+    const caps = new Set(this.ctx.session.target.features);
+    if (this.ctx.symbolFile) caps.add('symbols');
+    if (this.ctx.image?.imagePath !== undefined) caps.add('image-file');
+    return caps;
   }
 
   async handle(cmd: RspCommand | MalformedCommand): Promise<Reply> {
@@ -139,7 +174,7 @@ export class GdbHandlers {
     }
     if (LLDB_ONLY_PACKETS.has(cmd.kind)) this.lldbClient = true;
     const handler = this.table[cmd.kind] as Handler<typeof cmd.kind> | undefined;
-    if (!handler) return '';
+    if (!handler || !commandSupported(cmd.kind, this.capabilities)) return '';
     try {
       return await handler(cmd as never);
     } catch (err) {
@@ -171,9 +206,15 @@ export class GdbHandlers {
    * while gdb waits for a resume to end: an `O` packet anywhere else, e.g. before the
    * reply to `?`, is taken as the reply itself and every later reply is off by one).
    */
-  private stopReply(stop: SessionStop, registers: ReadonlyMap<string, RspRegisterValue | undefined> | undefined, console: boolean): string {
+  private stopReply(
+    stop: SessionStop,
+    registers: ReadonlyMap<string, RspRegisterValue | undefined> | undefined,
+    options: { console: boolean; librariesChanged?: boolean },
+  ): string {
     const { description } = stop;
-    if (console && description.console) for (const p of consoleOutputPackets(description.console + '\n')) this.ctx.peer.send(p);
+    if (options.console && description.console) for (const p of consoleOutputPackets(description.console + '\n')) this.ctx.peer.send(p);
+    const rip = registers?.get('rip');
+    const lldb = this.lldbClient ? lldbStopReason(stop) : undefined;
     return buildStopReply({
       signal: description.signal,
       thread: THREAD_ID,
@@ -182,12 +223,15 @@ export class GdbHandlers {
         description.reason && (description.reason.kind.endsWith('watch') || this.clientReasons.has(description.reason.kind))
           ? description.reason
           : undefined,
+      ...(this.threadsInStopReply ? { threads: [THREAD_ID], ...(typeof rip === 'bigint' ? { threadPcs: [rip] } : {}) } : {}),
+      ...(lldb ? { lldbReason: lldb.reason, ...(lldb.description !== undefined ? { description: lldb.description } : {}) } : {}),
+      librariesChanged: options.librariesChanged,
     });
   }
 
-  private async stopReplyFor(stop: SessionStop, options: { console: boolean }): Promise<string> {
+  private async stopReplyFor(stop: SessionStop, options: { console: boolean; librariesChanged?: boolean }): Promise<string> {
     const registers = stop.stop.kind === 'assert' ? undefined : await this.ctx.session.readRegisters();
-    return this.stopReply(stop, registers, options.console);
+    return this.stopReply(stop, registers, options);
   }
 
   /** Starts a resume; the stop reply is sent when the target stops, not as this command's reply. */
@@ -245,6 +289,9 @@ export class GdbHandlers {
         if (cmd.object === 'exec-file' && this.ctx.symbolFile) {
           return qXferRead(this.ctx.symbolFile.name, cmd.offset, cmd.length);
         }
+        if (cmd.object === 'libraries' && this.capabilities.has('image-file')) {
+          return qXferRead(this.libraryList(), cmd.offset, cmd.length);
+        }
         if (cmd.object !== 'features' || cmd.annex !== 'target.xml') return '';
         return qXferRead(targetXml(), cmd.offset, cmd.length);
       },
@@ -253,7 +300,10 @@ export class GdbHandlers {
         // gdb connecting to a target that runs (a previous debugger detached) expects it
         // stopped: break in where the target can. Without break-in, wait for its next stop.
         if (session.status === 'running' && session.target.breakIn) await session.interrupt();
-        return this.stopReplyFor(await session.waitForStop(), { console: false });
+        // `library:` makes lldb read the library list now, before its dynamic loader
+        // runs: that is how it learns which host file is the image.
+        const librariesChanged = this.lldbClient && this.capabilities.has('image-file') && !this.lldbImageLocated;
+        return this.stopReplyFor(await session.waitForStop(), { console: false, librariesChanged });
       },
       qAttached: () => '1',
       qOffsets: () => 'Text=0;Data=0;Bss=0',
@@ -271,7 +321,13 @@ export class GdbHandlers {
         const reg = registerByNumber(cmd.regnum);
         if (!reg) throw new RspError(RspErrno.EINVAL, `no register number ${cmd.regnum}`);
         const values = reg.inGPacket ? await session.readRegisters() : await session.readExtendedRegisters();
-        return encodeRegisterValue(reg, values.get(reg.name));
+        const value = values.get(reg.name);
+        // gdb understands `xx` as "unavailable"; lldb would show it as 0xcccc...: it
+        // gets an error, and `register read` then counts the register as unavailable.
+        if (value === undefined && this.lldbClient) {
+          throw new RspError(RspErrno.EIO, `${reg.name} is not available on this target (its stop record does not carry it)`);
+        }
+        return encodeRegisterValue(reg, value);
       },
       writeRegisters: async (cmd) => {
         const current = await session.readRegisters();
@@ -297,6 +353,12 @@ export class GdbHandlers {
       readMemory: async (cmd) => {
         const length = Math.min(cmd.length, (PACKET_SIZE - 4) / 2);
         return (await session.readMemory(cmd.addr, length)).toString('hex');
+      },
+      readMemoryBinary: async (cmd) => {
+        // Escaping may double every byte: stay within the packet size we announced.
+        const length = Math.min(cmd.length, (PACKET_SIZE - 4) / 2);
+        const data = length === 0 ? Buffer.alloc(0) : await session.readMemory(cmd.addr, length);
+        return binaryMemoryReply(data, this.lldbClient ? 'lldb' : 'gdb');
       },
       writeMemory: async (cmd) => {
         await session.writeMemory(cmd.addr, cmd.data);
@@ -343,17 +405,104 @@ export class GdbHandlers {
         if (session.target.reset && session.status !== 'disconnected') await session.reset();
         else await session.release({ resume: true });
         this.ctx.peer.closeAfterReply();
-        return 'OK';
+        // lldb waits for the process's exit status (lldb-server answers X09); gdb reads no reply.
+        return this.lldbClient ? 'X09' : 'OK';
       },
 
-      monitor: async (cmd) =>
-        monitorReply(
-          await runMonitorCommand(
-            { session, linkDescription: this.ctx.linkDescription, setLogLevel: this.ctx.setLogLevel, symbols: this.ctx.symbols },
-            cmd.command,
-          ),
-        ),
+      qHostInfo: () => hostInfoReply(),
+      qProcessInfo: () => processInfoReply({ pid: PROCESS_ID }),
+      qGDBServerVersion: () => serverVersionReply('josgdb'),
+      // The parsers already take lldb's `;thread:N;` suffix off g/G/p/P.
+      QThreadSuffixSupported: () => 'OK',
+      QListThreadsInStopReply: () => {
+        this.threadsInStopReply = true;
+        return 'OK';
+      },
+      // The connection switches to `Enn;hex-text` once this reply is OK.
+      QEnableErrorStrings: () => 'OK',
+      qRegisterInfo: (cmd) => {
+        const info = qRegisterInfoReply(cmd.regnum);
+        // E45 is how lldb-server says "no register with that number": lldb stops asking.
+        if (info === undefined) throw new RspError(0x45, `no register number ${cmd.regnum}`);
+        return info;
+      },
+      qThreadStopInfo: async (cmd) => {
+        if (cmd.thread !== THREAD_ID) throw new RspError(RspErrno.EINVAL, `no thread ${cmd.thread.toString(16)}`);
+        const stop = session.currentStop;
+        if (!stop || session.status === 'running') throw new RspError(RspErrno.EBUSY, 'the target is running');
+        return this.stopReplyFor(stop, { console: false });
+      },
+      qWatchpointSupportInfo: () => `num:${DEBUG_REGISTER_SLOTS};`,
+      qMemoryRegionInfo: (cmd) => {
+        if (cmd.addr === undefined) throw new RspError(RspErrno.EINVAL, 'qMemoryRegionInfo needs an address');
+        return this.memoryRegion(cmd.addr);
+      },
+      qFileLoadAddress: (cmd) => {
+        const image = this.ctx.image;
+        if (!image?.imagePath || !sameImageFile(cmd.path, image.imagePath)) {
+          // E01 is lldb's "this file is not loaded".
+          throw new RspError(RspErrno.EPERM, `${cmd.path} is not the image josgdb knows (${image?.imagePath ?? 'none'})`);
+        }
+        this.lldbImageLocated = true;
+        return session.target.info.imageBase.toString(16);
+      },
+
+      monitor: async (cmd) => {
+        const output = await runMonitorCommand(
+          {
+            session,
+            linkDescription: this.ctx.linkDescription,
+            setLogLevel: this.ctx.setLogLevel,
+            symbols: this.ctx.symbols,
+            image: this.ctx.image ? monitorImage(this.ctx.image) : undefined,
+          },
+          cmd.command,
+        );
+        // lldb's `process plugin packet monitor` prints a hex reply as it is, but
+        // prints `O` output as text; gdb prints either as text.
+        if (!this.lldbClient) return monitorReply(output);
+        for (const p of consoleOutputPackets(output)) this.ctx.peer.send(p);
+        return 'OK';
+      },
     };
+  }
+
+  /** The image for lldb until it has located it, then nothing (see lldbImageLocated); gdb gets its symbols from exec-file. */
+  private libraryList(): string {
+    const imagePath = this.ctx.image?.imagePath;
+    if (!this.lldbClient || this.lldbImageLocated || imagePath === undefined) return libraryListXml([]);
+    return libraryListXml([{ path: path.resolve(imagePath), base: this.ctx.session.target.info.imageBase }]);
+  }
+
+  /**
+   * The image section holding `address`, with the section's permissions, for
+   * lldb's `memory region` and unwinder. Only the image: lldb's expression
+   * evaluator looks for unused memory by walking regions up from address 0 when
+   * regions are known, and the firmware's identity map would make that walk
+   * tens of thousands of page-table round trips. Elsewhere lldb gets an error
+   * (in the reply's `error:` key: an `Enn` reply would make lldb drop the packet
+   * for the rest of the session) and uses its defaults.
+   */
+  private memoryRegion(address: bigint): string {
+    const loaded = this.ctx.image;
+    const base = this.ctx.session.target.info.imageBase;
+    if (loaded && address >= base && address < base + BigInt(loaded.image.sizeOfImage)) {
+      const rva = Number(address - base);
+      const section = loaded.image.sectionForRva(rva);
+      if (section) {
+        const start = base + BigInt(section.virtualAddress);
+        const size = alignUp(BigInt(Math.max(section.virtualSize, 1)), 0x1000n);
+        if (address < start + size) {
+          return memoryRegionReply({ start, size, permissions: sectionPermissions(section.characteristics), name: `${loaded.imageName}${section.name}` });
+        }
+      }
+      // The headers and the gaps between sections: read-only image pages.
+      const page = address & ~0xfffn;
+      return memoryRegionReply({ start: page, size: 0x1000n, permissions: 'r', name: loaded.imageName });
+    }
+    return memoryRegionErrorReply(
+      `josgdb describes memory regions only inside the image; "monitor pt 0x${address.toString(16)}" shows how the page tables map this address`,
+    );
   }
 
   /** gdb loading the symbol file through the target: only the files josgdb serves are readable. */
@@ -396,4 +545,48 @@ export class GdbHandlers {
       return this.startResume(action);
     })();
   }
+}
+
+/** lldb's `reason:` (and `description:`) for a stop: it then names the stop as lldb-server's would be named. */
+export function lldbStopReason(stop: SessionStop): { reason: LldbStopReason; description?: string } | undefined {
+  const { stop: target, description } = stop;
+  // Watchpoint stops carry gdb's `watch:addr`, which lldb turns into its own
+  // watchpoint reason with the watchpoint's index; a `reason:` key would hide it.
+  if (description.reason?.kind.endsWith('watch')) return undefined;
+  if (description.reason) return { reason: 'breakpoint' };
+  switch (target.kind) {
+    case 'breakIn':
+      return { reason: 'signal' };
+    case 'breakpoint':
+      return target.record.vector === 1 ? { reason: 'trace' } : { reason: 'signal' };
+    default:
+      return { reason: 'exception', description: description.console?.replace(/^josgdb: /, '') ?? 'exception' };
+  }
+}
+
+function monitorImage(loaded: LoadedSymbols): MonitorImage {
+  return {
+    name: loaded.imageName,
+    path: loaded.imagePath !== undefined ? path.resolve(loaded.imagePath) : undefined,
+    pdbPath: loaded.pdbPath !== undefined ? path.resolve(loaded.pdbPath) : undefined,
+    linkedBase: loaded.image.layout === 'file' ? loaded.image.imageBase : undefined,
+    sections: loaded.image.sections.map((s) => ({ name: s.name, rva: s.virtualAddress })),
+  };
+}
+
+/** lldb names the file as its platform sees it: compare resolved paths, then names (a copy of the image elsewhere is still the image). */
+function sameImageFile(asked: string, known: string): boolean {
+  return path.resolve(asked) === path.resolve(known) || path.basename(asked).toLowerCase() === path.basename(known).toLowerCase();
+}
+
+function alignUp(value: bigint, to: bigint): bigint {
+  return (value + to - 1n) & ~(to - 1n);
+}
+
+function sectionPermissions(characteristics: number): string {
+  return (
+    (characteristics & SectionFlags.MEM_READ ? 'r' : '') +
+    (characteristics & SectionFlags.MEM_WRITE ? 'w' : '') +
+    (characteristics & SectionFlags.MEM_EXECUTE ? 'x' : '')
+  );
 }

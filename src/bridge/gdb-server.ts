@@ -14,6 +14,7 @@ import type { PacketLog } from './packet-log';
 import type { HostFiles } from './host-files';
 import type { Session } from './session';
 import type { SymbolLookup } from './symbol-lookup';
+import type { LoadedSymbols } from '../symbols/loader';
 
 export interface GdbServerOptions {
   host: string;
@@ -26,6 +27,8 @@ export interface GdbServerOptions {
   /** The synthesised symbol file gdb may load over the connection. */
   symbolFile?: { name: string; files: HostFiles };
   symbols?: SymbolLookup;
+  /** The image and PDB loaded for the target: lldb is told where the image file is (see GdbHandlerContext.image). */
+  image?: LoadedSymbols;
 }
 
 export class GdbServer {
@@ -99,6 +102,7 @@ export class GdbServer {
       setLogLevel: this.options.setLogLevel,
       symbolFile: this.options.symbolFile,
       symbols: this.options.symbols,
+      image: this.options.image,
       peer: {
         send: (payload) => conn.sendAsync(payload),
         closeAfterReply: () => {

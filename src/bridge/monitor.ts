@@ -5,10 +5,29 @@
  */
 import { hex } from '../common/bytes';
 import { errorMessage } from '../common/errors';
+import { codeLookup } from '../unwind';
+import { backtrace, formatBacktrace } from './backtrace';
 import { disassemble } from './instruction';
 import { walkIsPresent } from './memory';
 import type { Session } from './session';
 import type { SymbolLookup } from './symbol-lookup';
+
+/** The image files as `monitor lldb` names them. */
+export interface MonitorImage {
+  /** 'BOOTX64.EFI' */
+  name: string;
+  /** The image file on this host; undefined when the bridge read the image from target memory. */
+  path?: string;
+  pdbPath?: string;
+  /**
+   * The base the image file was linked for (its optional header), which lldb's
+   * slide is counted from. Undefined for an image read from memory: the firmware
+   * rewrites ImageBase when it loads the image.
+   */
+  linkedBase?: bigint;
+  /** Section names and RVAs, for loading section by section when the slide is unknown. */
+  sections: readonly { name: string; rva: number }[];
+}
 
 export interface MonitorContext {
   session: Session;
@@ -16,6 +35,8 @@ export interface MonitorContext {
   setLogLevel(level: string): boolean;
   /** Absent when no symbols are loaded: sym/addr say so, disas shows bare addresses. */
   symbols?: SymbolLookup;
+  /** Absent when no symbols are loaded: `monitor lldb` then says how to load them. */
+  image?: MonitorImage;
 }
 
 const NO_SYMBOLS = 'no symbols are loaded (start josgdb serve with --image/--pdb, or put the PDB where the image says)';
@@ -192,6 +213,26 @@ const COMMANDS: MonitorCommand[] = [
     },
   },
   {
+    name: 'bt',
+    usage: 'bt [N]',
+    help: "josgdb's own backtrace (N frames, default 64): each frame with its rsp and how it was found",
+    async run(ctx, args) {
+      const maxFrames = args[0] !== undefined ? Number(parseNumber(args[0], 'frame count')) : undefined;
+      if (maxFrames !== undefined && (maxFrames < 1 || maxFrames > 1024)) throw new Error('frame count must be between 1 and 0x400');
+      const walk = await backtrace({ session: ctx.session, code: ctx.symbols?.code ?? codeLookup([]), ...(maxFrames !== undefined ? { maxFrames } : {}) });
+      const note = ctx.symbols ? '' : `(${NO_SYMBOLS}: no unwind rules, so no frame beyond the stop)\n`;
+      return formatBacktrace(walk, ctx.symbols) + note;
+    },
+  },
+  {
+    name: 'lldb',
+    usage: 'lldb',
+    help: 'the lldb commands that load the image and its PDB at the load base',
+    async run(ctx) {
+      return lldbSetupCommands(ctx.image, ctx.session.target.info.imageBase);
+    },
+  },
+  {
     name: 'log',
     usage: 'log LEVEL',
     help: 'set the bridge log level (trace debug info warn error)',
@@ -202,6 +243,30 @@ const COMMANDS: MonitorCommand[] = [
     },
   },
 ];
+
+/**
+ * What `monitor lldb` prints. josgdb tells lldb where the image is by itself
+ * (library list and qFileLoadAddress), but not every setup can use that: the
+ * image file may live elsewhere on the debugger's machine, the PDB may not be
+ * where the image says (lldb 14 looks only there), or the bridge read the image
+ * from target memory. These commands do it by hand, in lldb's own terms.
+ */
+export function lldbSetupCommands(image: MonitorImage | undefined, loadBase: bigint): string {
+  if (!image) return `${NO_SYMBOLS}\nthe image is loaded at ${u64(loadBase)}\n`;
+  const quote = (p: string) => (/[\s"']/.test(p) ? JSON.stringify(p) : p);
+  const lines = [`# ${image.name} is loaded at ${u64(loadBase)}`];
+  if (image.path !== undefined) lines.push(`target create ${quote(image.path)}`);
+  else lines.push(`# josgdb read the image from target memory: give lldb your copy of ${image.name}`, `target create ${image.name}`);
+  if (image.pdbPath !== undefined) lines.push(`target symbols add ${quote(image.pdbPath)}`);
+  if (image.linkedBase !== undefined) {
+    // A slide below the link base wraps around 2^64, which lldb takes as a negative slide.
+    lines.push(`target modules load --file ${image.name} --slide ${hex(BigInt.asUintN(64, loadBase - image.linkedBase))}`);
+  } else {
+    const sections = image.sections.map((s) => `${s.name} ${hex(loadBase + BigInt(s.rva))}`).join(' ');
+    lines.push(`target modules load --file ${image.name} ${sections}`);
+  }
+  return lines.join('\n') + '\n';
+}
 
 /** Runs one monitor command line; errors become text for the user, never exceptions. */
 export async function runMonitorCommand(ctx: MonitorContext, line: string): Promise<string> {

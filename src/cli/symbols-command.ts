@@ -71,6 +71,7 @@ export const symbolsCommand: CommandModule<object, SymbolsArgs> = {
       symbolPath: args['symbol-path'] ?? [],
       ...(args['cache-dir'] !== undefined ? { cacheDir: args['cache-dir'] } : {}),
       cache: args.cache,
+      loadBase,
       log,
     });
     for (const w of loaded.warnings) process.stderr.write(`josgdb: warning: ${w}\n`);

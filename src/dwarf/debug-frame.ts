@@ -9,6 +9,10 @@
  * bytes saved are not worth a consumer reading a different table than gdb.
  * Addresses are absolute (load base + RVA).
  *
+ * Code entered by an interrupt gets its FDEs under a second CIE with the GNU
+ * augmentation "S" (signal frame): gdb then takes the interrupted frame's pc as
+ * the exact instruction, not as a return address it would look up at pc - 1.
+ *
  *   CIE: length, id 0xffffffff, version 4, augmentation "", address size 8,
  *        segment selector size 0, code align, data align, RA column, instructions
  *   FDE: length, CIE offset, initial location (8), address range (8), instructions
@@ -145,14 +149,16 @@ function advance(w: SectionWriter, delta: number): void {
   else w.u8(DW_CFA.advance_loc4).u32(delta);
 }
 
-function writeCie(w: SectionWriter): void {
+function writeCie(w: SectionWriter, augmentation: '' | 'S'): number {
+  const offset = w.offset;
   const length = w.beginUnitLength();
-  w.u32(CIE_ID).u8(CIE_VERSION).cstring('').u8(8).u8(0);
+  w.u32(CIE_ID).u8(CIE_VERSION).cstring(augmentation).u8(8).u8(0);
   w.uleb(1).sleb(DATA_ALIGNMENT).uleb(RETURN_ADDRESS);
   w.u8(DW_CFA.def_cfa).uleb(RSP).uleb(8);
   w.u8(DW_CFA.offset | RETURN_ADDRESS).uleb(1);
   w.align(8, DW_CFA.nop);
   w.endUnitLength(length);
+  return offset;
 }
 
 function checkFunction(fn: ModelFrameFunction): void {
@@ -167,10 +173,10 @@ function checkFunction(fn: ModelFrameFunction): void {
   });
 }
 
-function writeFde(w: SectionWriter, fn: ModelFrameFunction, loadBase: bigint): void {
+function writeFde(w: SectionWriter, fn: ModelFrameFunction, loadBase: bigint, cie: number): void {
   checkFunction(fn);
   const length = w.beginUnitLength();
-  w.u32(0).u64(loadBase + BigInt(fn.startRva)).u64(fn.endRva - fn.startRva);
+  w.u32(cie).u64(loadBase + BigInt(fn.startRva)).u64(fn.endRva - fn.startRva);
   const states = [];
   let prev = INITIAL;
   for (const row of fn.rows) {
@@ -191,7 +197,8 @@ function writeFde(w: SectionWriter, fn: ModelFrameFunction, loadBase: bigint): v
 export function writeDebugFrame(functions: readonly ModelFrameFunction[], loadBase: bigint): Buffer {
   const w = new SectionWriter('.debug_frame', 64 + functions.length * 64);
   if (functions.length === 0) return w.finish();
-  writeCie(w);
-  for (const fn of functions) writeFde(w, fn, loadBase);
+  const callCie = writeCie(w, '');
+  const interruptCie = functions.some((f) => f.interruptEntry) ? writeCie(w, 'S') : callCie;
+  for (const fn of functions) writeFde(w, fn, loadBase, fn.interruptEntry ? interruptCie : callCie);
   return w.finish();
 }

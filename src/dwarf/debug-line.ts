@@ -36,6 +36,8 @@ export interface LineRowInput {
   file: number;
   line: number;
   isStatement: boolean;
+  /** Where a breakpoint on the function should go (DW_LNS_set_prologue_end; gdb 13 honours it). */
+  prologueEnd?: boolean;
 }
 
 export interface LineSequenceInput {
@@ -114,6 +116,8 @@ function writeSequence(w: SectionWriter, p: LineProgramInput, seq: LineSequenceI
       w.u8(DW_LNS.negate_stmt);
       isStmt = row.isStatement;
     }
+
+    if (row.prologueEnd) w.u8(DW_LNS.set_prologue_end); // applies to the row appended next
 
     const addressDelta = row.rva - address;
     let lineDelta = row.line - line;

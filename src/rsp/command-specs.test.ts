@@ -11,6 +11,10 @@ describe('buildQSupportedReply', () => {
     [[], 'PacketSize=4000;qXfer:features:read+;QStartNoAckMode+;swbreak+;vContSupported+;multiprocess-'],
     [['hw-breakpoints'], 'PacketSize=4000;qXfer:features:read+;QStartNoAckMode+;swbreak+;hwbreak+;vContSupported+;multiprocess-'],
     [['memory-map', 'range-step'], 'PacketSize=4000;qXfer:features:read+;QStartNoAckMode+;swbreak+;vContSupported+;qXfer:memory-map:read+;multiprocess-'],
+    [
+      ['symbols', 'image-file'],
+      'PacketSize=4000;qXfer:features:read+;QStartNoAckMode+;swbreak+;vContSupported+;qXfer:exec-file:read+;qXfer:libraries:read+;multiprocess-',
+    ],
   ])('capabilities %j', (caps, reply) => {
     expect(buildQSupportedReply(new Set(caps), { packetSize: 0x4000 })).toBe(reply);
   });
@@ -30,16 +34,18 @@ describe('command specs', () => {
 
   it('gates capability-bound commands', () => {
     expect(commandSupported('qWatchpointSupportInfo', new Set())).toBe(false);
-    expect(commandSupported('qWatchpointSupportInfo', new Set(['watchpoints']))).toBe(true);
+    expect(commandSupported('qWatchpointSupportInfo', new Set(['hw-breakpoints']))).toBe(true);
+    expect(commandSupported('qFileLoadAddress', new Set(['symbols']))).toBe(false);
+    expect(commandSupported('qFileLoadAddress', new Set(['image-file']))).toBe(true);
     expect(commandSupported('readMemory', new Set())).toBe(true);
   });
 
   it.each([
     ['software', undefined],
     ['hardware', 'hw-breakpoints'],
-    ['write', 'watchpoints'],
-    ['read', 'watchpoints'],
-    ['access', 'watchpoints'],
+    ['write', 'hw-breakpoints'],
+    ['read', 'hw-breakpoints'],
+    ['access', 'hw-breakpoints'],
   ] as const)('breakpoint type %s needs %s', (type, cap) => {
     expect(breakpointCapability(type)).toBe(cap);
   });

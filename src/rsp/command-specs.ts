@@ -5,7 +5,9 @@
  * capability set, so we never advertise a feature the target cannot serve.
  *
  * Capabilities are plain strings owned by the bridge's DebugTarget, e.g.
- * 'hw-breakpoints', 'watchpoints', 'range-step', 'memory-map'.
+ * 'hw-breakpoints', 'watchpoints', 'range-step', 'memory-map', plus two the
+ * bridge adds: 'symbols' (it serves a symbol file) and 'image-file' (it knows
+ * the image's file on this host).
  */
 import type { CommandKind } from './commands';
 
@@ -65,9 +67,10 @@ const SPEC_ROWS: Record<CommandKind, SpecRow> = {
   QEnableErrorStrings: { description: 'lldb: Enn;hex-message error replies' },
   jThreadsInfo: { description: 'lldb: JSON thread list' },
   qRegisterInfo: { description: 'lldb: register description by number' },
-  qMemoryRegionInfo: { capability: 'memory-regions', description: 'lldb: memory region permissions' },
+  qMemoryRegionInfo: { description: 'lldb: memory region permissions (image sections, else the page tables)' },
   qThreadStopInfo: { description: 'lldb: stop reply for one thread' },
-  qWatchpointSupportInfo: { capability: 'watchpoints', description: 'lldb: number of hardware watchpoints' },
+  qWatchpointSupportInfo: { capability: 'hw-breakpoints', description: 'lldb: number of hardware watchpoints (the debug registers)' },
+  qFileLoadAddress: { capability: 'image-file', description: 'lldb: where the image file josgdb knows is loaded' },
   unknown: { description: 'anything else: empty reply' },
 };
 
@@ -80,16 +83,12 @@ export function commandSupported(kind: CommandKind, capabilities: ReadonlySet<st
   return cap === undefined || capabilities.has(cap);
 }
 
-/** Capability needed for a Z/z type: software breakpoints are always served by the host-owned table. */
+/**
+ * Capability needed for a Z/z type: software breakpoints are always served by the
+ * host-owned table; hardware breakpoints and watchpoints share the debug registers.
+ */
 export function breakpointCapability(type: 'software' | 'hardware' | 'write' | 'read' | 'access'): string | undefined {
-  switch (type) {
-    case 'software':
-      return undefined;
-    case 'hardware':
-      return 'hw-breakpoints';
-    default:
-      return 'watchpoints';
-  }
+  return type === 'software' ? undefined : 'hw-breakpoints';
 }
 
 /** Features in our qSupported reply, in order; gated ones only with their capability. */
@@ -101,6 +100,11 @@ export const QSUPPORTED_FEATURES: readonly { feature: string; capability?: strin
   { feature: 'vContSupported+', why: 'we answer vCont?' },
   { feature: 'qXfer:memory-map:read+', capability: 'memory-map', why: 'memory map for flash/ROM regions' },
   { feature: 'qXfer:exec-file:read+', capability: 'symbols', why: 'names the synthesised symbol file, which gdb then reads with vFile' },
+  {
+    feature: 'qXfer:libraries:read+',
+    capability: 'image-file',
+    why: 'names the image file on the host and its load base, so lldb loads it and its PDB by itself',
+  },
   { feature: 'multiprocess-', why: 'one target, plain thread ids' },
 ];
 

@@ -201,6 +201,28 @@ describe('RspConnection command loop', () => {
     expect(stream.take()).toEqual(['+', '$E0e;6e6f']);
   });
 
+  it("turns error strings on once lldb's QEnableErrorStrings got OK, not before and not when refused", async () => {
+    let enable = '';
+    const { stream, conn } = setup((cmd) => {
+      if (cmd.kind === 'QEnableErrorStrings') return enable;
+      throw new RspError(RspErrno.EFAULT, 'no');
+    });
+    stream.sendPacket('QEnableErrorStrings');
+    await conn.whenIdle();
+    stream.send('+');
+    expect(conn.errorStrings).toBe(false);
+    enable = 'OK';
+    stream.sendPacket('m1000,4');
+    await conn.whenIdle();
+    stream.send('+');
+    stream.sendPacket('QEnableErrorStrings');
+    await conn.whenIdle();
+    stream.send('+');
+    stream.sendPacket('m1000,4');
+    await conn.whenIdle();
+    expect(stream.take()).toEqual(['+', '$', '+', '$E0e', '+', '$OK', '+', '$E0e;6e6f']);
+  });
+
   it('without a handler: empty reply, E16 for malformed', async () => {
     const { stream, conn } = setup();
     stream.sendPacket('qC');

@@ -216,6 +216,9 @@ export class RspConnection {
           this.unacked = undefined;
           this.flushOutgoing();
         }
+        // lldb asked for `Enn;hex-text` errors and the handler agreed: it then shows
+        // our reason ("cannot read 0x0: page not present") instead of a bare errno.
+        if (cmd.kind === 'QEnableErrorStrings' && isOk(reply)) this.errorStrings = true;
       }
     } finally {
       this.busy = false;

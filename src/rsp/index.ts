@@ -11,3 +11,5 @@ export * from './command-specs';
 export * from './registers';
 export * from './stop-reply';
 export * from './connection';
+export * from './lldb-replies';
+export * from './library-list';

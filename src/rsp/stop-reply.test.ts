@@ -32,6 +32,11 @@ describe('buildStopReply', () => {
     ['rwatch', { signal: 5, reason: { kind: 'rwatch', addr: 0x10n } }, 'T05rwatch:10;'],
     ['awatch', { signal: 5, reason: { kind: 'awatch', addr: 0x10n } }, 'T05awatch:10;'],
     ['lldb reason + threads', { signal: 5, thread: 1, threads: [1, 2], lldbReason: 'breakpoint' }, 'T05thread:1;threads:1,2;reason:breakpoint;'],
+    [
+      'lldb: thread pcs, libraries changed, reason and hex description, in the order lldb-server sends them',
+      { signal: 11, thread: 1, threads: [1], threadPcs: [0x1de15700n], librariesChanged: true, lldbReason: 'exception', description: 'page fault' },
+      'T0bthread:1;threads:1;thread-pcs:1de15700;library:;reason:exception;description:70616765206661756c74;',
+    ],
     ['SIGSEGV', { signal: GdbSignal.SIGSEGV }, 'T0b'],
     ['SIGBUS is gdb 10, not Linux 7', { signal: GdbSignal.SIGBUS }, 'T0a'],
   ])('%s', (_name, opts, reply) => {

@@ -53,8 +53,18 @@ export interface StopReplyOptions {
   reason?: StopReason;
   /** lldb's `reason:` key (gdb ignores keys it does not know). */
   lldbReason?: LldbStopReason;
+  /**
+   * `library:;` - the loaded libraries changed: the client re-reads
+   * `qXfer:libraries:read`. lldb acts on it in the reply to `?` too, which is
+   * how it learns of the image before its dynamic loader runs.
+   */
+  librariesChanged?: boolean;
+  /** lldb's `description:` (sent hex-encoded): the text lldb prints as the stop reason. */
+  description?: string;
   /** lldb `QListThreadsInStopReply`: `threads:1,2;`. */
   threads?: readonly number[];
+  /** With `threads`: each thread's pc, in the same order (`thread-pcs:`), so lldb need not read them. */
+  threadPcs?: readonly bigint[];
 }
 
 function hex2(n: number): string {
@@ -74,6 +84,7 @@ export function buildStopReply(opts: StopReplyOptions): string {
   }
   if (opts.thread !== undefined) out += `thread:${opts.thread.toString(16)};`;
   if (opts.threads !== undefined) out += `threads:${opts.threads.map((t) => t.toString(16)).join(',')};`;
+  if (opts.threadPcs !== undefined) out += `thread-pcs:${opts.threadPcs.map((pc) => pc.toString(16)).join(',')};`;
   if (opts.reason) {
     switch (opts.reason.kind) {
       case 'swbreak':
@@ -84,7 +95,9 @@ export function buildStopReply(opts: StopReplyOptions): string {
         out += `${opts.reason.kind}:${opts.reason.addr.toString(16)};`;
     }
   }
+  if (opts.librariesChanged) out += 'library:;';
   if (opts.lldbReason !== undefined) out += `reason:${opts.lldbReason};`;
+  if (opts.description !== undefined) out += `description:${hexEncode(Buffer.from(opts.description, 'utf8'))};`;
   return out;
 }
 

@@ -49,4 +49,10 @@ export interface ModelFrameFunction {
   rows: ModelFrameRow[];
   /** How the rows were derived, for people reading `monitor bt` or a dump. */
   source: 'unwind-info' | 'prologue-analysis' | 'machine-frame';
+  /**
+   * The code is entered by an interrupt, not a call (its rows describe a
+   * machine frame): its caller's pc is the interrupted instruction itself, not
+   * a return address a debugger should look up at pc - 1.
+   */
+  interruptEntry?: boolean;
 }

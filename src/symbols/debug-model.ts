@@ -75,6 +75,8 @@ export interface ModelLineRow {
   file: number;
   line: number;
   isStatement: boolean;
+  /** The end of the function's prologue: where `break FUNCTION` should stop. */
+  prologueEnd?: boolean;
 }
 
 export interface ModelDataSymbol {

@@ -27,6 +27,13 @@ NOINLINE uint64_t demo_c(uint64_t v) { return demo_leaf(v + 3) + g_table[v & 7];
 NOINLINE uint64_t demo_b(uint64_t v) { uint64_t r = demo_c(v + 2); g_point.x = (int)(r & 0xff); return r + 1; }
 NOINLINE uint64_t demo_a(uint64_t v) { uint64_t r = demo_b(v + 1); return r ^ g_point.y; }
 
+/* a pointer argument and struct fields (for print *p, p->name) */
+struct demo_point *g_point_ptr = &g_point;
+NOINLINE int demo_point_sum(const struct demo_point *p, int scale) {
+    int sum = (p->x + p->y) * scale;
+    return sum;
+}
+
 /* recursion */
 NOINLINE uint64_t demo_factorial(uint64_t n) { return n <= 1 ? 1 : n * demo_factorial(n - 1); }
 
@@ -56,6 +63,12 @@ NOINLINE void demo_fault(int what) {
     }
 }
 
+/* called from demo_noinfo (noinfo.S), which has no unwind data: a backtrace from here
+ * reaches main only through the stack scan */
+uint64_t g_noinfo_result;
+uint64_t demo_noinfo(uint64_t v);
+NOINLINE uint64_t demo_noinfo_callee(uint64_t v) { return v * 3 + g_table[v & 7]; }
+
 static uint64_t g_next_trace;
 
 /* the workload's main: runs forever */
@@ -64,7 +77,9 @@ NOINLINE void main(void) {
     g_next_trace = rdtsc() + g_tsc_per_sec;
     for (;;) {
         g_counter++;
-        g_last_result = demo_a(g_counter) + demo_factorial(10) + demo_frame((int)(g_counter % 16) + 1);
+        g_last_result = demo_a(g_counter) + demo_factorial(20) + demo_frame((int)(g_counter % 16) + 1);
+        g_noinfo_result = demo_noinfo(g_counter);
+        g_last_result += demo_point_sum(g_point_ptr, 2);
         int t = g_trigger;
         if (t) {
             if (t != 7) g_trigger = 0; /* one shot */

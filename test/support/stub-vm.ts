@@ -52,8 +52,11 @@ export interface StubVm {
   packets(): Promise<string>;
 }
 
-/** Boots the stub (in josx64 compatibility mode when `compat`) before the file's tests and stops it after. */
-export function useStubVm(options: { compat: boolean }): StubVm {
+/**
+ * Boots the stub (in josx64 compatibility mode when `compat`) before the file's tests and stops it after.
+ * With `symbols`, the bridge loads the stub's image and PDB (`serve --image --pdb`).
+ */
+export function useStubVm(options: { compat: boolean; symbols?: boolean }): StubVm {
   let qemu: QemuInstance | undefined;
   let bridge: RunningBridge | undefined;
   let tmp = '';
@@ -96,7 +99,10 @@ export function useStubVm(options: { compat: boolean }): StubVm {
     fileBytes = imageFileReader(STUB_EFI);
     tmp = mkdtempSync(path.join(os.tmpdir(), options.compat ? 'josgdb-compat-' : 'josgdb-ext-'));
     qemu = await launchQemu({ efi: STUB_EFI, compat: options.compat });
-    bridge = await bridgeTo(qemu.targetSpec, { packetLogPath: path.join(tmp, 'packets.log') });
+    bridge = await bridgeTo(qemu.targetSpec, {
+      packetLogPath: path.join(tmp, 'packets.log'),
+      ...(options.symbols ? { symbols: { image: STUB_EFI, pdb: STUB_PDB } } : {}),
+    });
     await bridge.session.waitForStop();
   });
 

@@ -4,7 +4,7 @@
  * (qHostInfo, qRegisterInfo, qMemoryRegionInfo) and reply empty to the rest.
  */
 import { malformed } from '../errors';
-import { parseHexBigint, parseHexNumber } from '../hex';
+import { hexDecodeText, parseHexBigint, parseHexNumber } from '../hex';
 import { type ParserEntry } from './args';
 
 export const lldbParsers: ParserEntry[] = [
@@ -40,6 +40,14 @@ export const lldbParsers: ParserEntry[] = [
     parse: (args) => {
       if (args !== '' && args !== ':') throw malformed('qWatchpointSupportInfo: unexpected arguments');
       return { kind: 'qWatchpointSupportInfo' };
+    },
+  },
+  {
+    prefix: 'qFileLoadAddress',
+    tail: 'sep',
+    parse: (args) => {
+      if (!args.startsWith(':') || args.length === 1) throw malformed('qFileLoadAddress: expected ":hex-encoded path"');
+      return { kind: 'qFileLoadAddress', path: hexDecodeText(args.slice(1), 'qFileLoadAddress path') };
     },
   },
 ];

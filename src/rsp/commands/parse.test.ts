@@ -211,8 +211,20 @@ table(
     ['qThreadStopInfo1', { kind: 'qThreadStopInfo', thread: 1 }],
     ['qWatchpointSupportInfo:', { kind: 'qWatchpointSupportInfo' }],
     ['qWatchpointSupportInfo', { kind: 'qWatchpointSupportInfo' }],
+    ['qFileLoadAddress:2f612f42204f4f542e454649', { kind: 'qFileLoadAddress', path: '/a/B OOT.EFI' }],
   ],
-  ['qRegisterInfo', 'qRegisterInfozz', 'qMemoryRegionInfo:', 'qMemoryRegionInfo:q', 'qThreadStopInfo', 'qWatchpointSupportInfo:x'],
+  [
+    'qRegisterInfo',
+    'qRegisterInfozz',
+    'qMemoryRegionInfo:',
+    'qMemoryRegionInfo:q',
+    'qThreadStopInfo',
+    'qWatchpointSupportInfo:x',
+    'qFileLoadAddress',
+    'qFileLoadAddress:',
+    'qFileLoadAddress:2f6',
+    'qFileLoadAddress:zz',
+  ],
 );
 
 describe('unknown packets', () => {

@@ -91,6 +91,8 @@ export type RspCommand =
   | { kind: 'qMemoryRegionInfo'; addr?: bigint }
   | { kind: 'qThreadStopInfo'; thread: number }
   | { kind: 'qWatchpointSupportInfo' }
+  /** `qFileLoadAddress:hexpath`: where the file named by `path` is loaded. */
+  | { kind: 'qFileLoadAddress'; path: string }
   /** Anything we do not parse: the bridge replies with the empty packet. */
   | { kind: 'unknown'; name: string };
 

@@ -18,7 +18,7 @@ import { errorMessage, JosgdbError } from '../../common/errors';
 import { writeDebugElf } from '../../dwarf';
 import type { DebugModel } from '../debug-model';
 import { SymbolFormatError } from '../format-error';
-import { attachVariables, buildDebugModelFrom, checkPdbMatchesImage, collectPdbSymbols, normalizeGuid, openPdb, SymbolIndex } from '../pdb';
+import { addPrologueEndRows, attachVariables, buildDebugModelFrom, checkPdbMatchesImage, collectPdbSymbols, normalizeGuid, openPdb, SymbolIndex } from '../pdb';
 import type { PdbFile, PdbMatch } from '../pdb';
 import { parsePeImage, readLoadedImage } from '../pe';
 import type { ImageMemoryReader, PeImage } from '../pe';
@@ -26,6 +26,10 @@ import { buildPeOnlyModel, peSections } from './pe-model';
 import { defaultPdbCacheDir, describeCandidate, pdbCandidates, pdbFileName, portableBaseName, symbolStorePath } from './pdb-search';
 import type { PdbCandidate, PdbCandidateSource } from './pdb-search';
 import { typeInfoCallbacks } from './type-info';
+import { buildFrameFunctions, createUnwindImage, type PeUnwindImage } from '../../unwind';
+
+/** stub-uefi's table of interrupt stubs. */
+const DEFAULT_INTERRUPT_VECTOR_TABLE = 'isr_stub_table';
 
 export interface LoadSymbolsOptions {
   /** The image file (PE/COFF, file layout). */
@@ -41,6 +45,18 @@ export interface LoadSymbolsOptions {
   pdb?: string;
   /** Directories searched for the PDB, flat and in the symbol-store layout. */
   symbolPath?: readonly string[];
+  /**
+   * Where the image is loaded on the target; default its preferred ImageBase.
+   * The unwinder works at this address (an image read from memory holds
+   * pointers relocated to it).
+   */
+  loadBase?: bigint;
+  /**
+   * Public symbol of a table of absolute addresses of per-vector interrupt
+   * stubs (256 entries), whose code the unwinder then knows how to walk
+   * through; default 'isr_stub_table' (stub-uefi's). Ignored when absent.
+   */
+  interruptVectorTable?: string;
   /** Root of the PDB cache; default `$XDG_CACHE_HOME/josgdb/pdb` (or `~/.cache/josgdb/pdb`). */
   cacheDir?: string;
   /** false: neither look in nor copy into the cache. Default true. */
@@ -68,6 +84,8 @@ export interface LoadedSymbols {
   readonly modelSource: 'pdb' | 'image';
   /** One sentence or two each, for people: what failed, in which file, what to do. Returned, not logged: the caller shows them. */
   readonly warnings: string[];
+  /** Unwind rules for every address of the image, at `LoadSymbolsOptions.loadBase`. */
+  readonly unwindImage: PeUnwindImage;
   /** The ELF/DWARF symbol file for the image loaded at `loadBase`; memoised per base. */
   debugElf(loadBase: bigint): Buffer;
 }
@@ -249,9 +267,39 @@ function modelFromPdb(chosen: ChosenPdb, image: PeImage, imageName: string, warn
   for (const p of attachVariables(pdb, model).problems) {
     warnings.push(`${pdbPath}: some type or variable information is unreadable and left out (${p.message}); rebuild the PDB if this persists`);
   }
+  // After the variables: where the parameters become readable is where `break FUNCTION` should stop.
+  addPrologueEndRows(model);
   // A PDB without section headers still has usable symbols; the image knows its sections.
   if (model.sections.length === 0) model.sections = peSections(image);
   return { model, index: new SymbolIndex(collected) };
+}
+
+/**
+ * The unwinder's view of the image: .pdata/.xdata where the image has them,
+ * prologue analysis over the PDB's procedure bounds where it has not, and the
+ * interrupt entry code behind the vector table. Publics are left out on
+ * purpose: their sizes are guesses, and code without exact bounds is what the
+ * stack scan is for.
+ */
+function unwindRules(
+  image: PeImage,
+  imageName: string,
+  index: SymbolIndex | undefined,
+  options: LoadSymbolsOptions,
+  warnings: string[],
+): PeUnwindImage {
+  const functions = index?.procedures.filter((p) => p.size > 0).map((p) => ({ startRva: p.rva, endRva: p.rva + p.size, name: p.name }));
+  const tableName = options.interruptVectorTable ?? DEFAULT_INTERRUPT_VECTOR_TABLE;
+  const table = index?.lookupName(tableName)[0];
+  const { unwindImage, problem } = createUnwindImage({
+    name: imageName,
+    base: options.loadBase ?? image.imageBase,
+    image,
+    ...(functions ? { functions } : {}),
+    ...(table ? { vectorTable: { rva: table.rva, count: 256 } } : {}),
+  });
+  if (problem !== undefined) warnings.push(`${tableName}: ${problem}; backtraces through interrupt entry code will need the stack scan`);
+  return unwindImage;
 }
 
 export async function loadSymbols(options: LoadSymbolsOptions): Promise<LoadedSymbols> {
@@ -286,6 +334,9 @@ export async function loadSymbols(options: LoadSymbolsOptions): Promise<LoadedSy
     if (pdbModel && cacheDir !== undefined) await copyIntoCache(chosen, image, cacheDir, log);
   }
   const model = pdbModel?.model ?? buildPeOnlyModel(image, imageName);
+  const unwindImage = unwindRules(image, imageName, pdbModel?.index, options, warnings);
+  // gdb unwinds with the same rules, as .debug_frame in the symbol file.
+  model.frames = buildFrameFunctions(unwindImage);
   const used = pdbModel ? chosen : undefined;
   if (used) log?.info({ pdb: used.candidate.path, source: used.candidate.source }, `symbols for ${imageName} from ${used.candidate.path}`);
 
@@ -301,6 +352,7 @@ export async function loadSymbols(options: LoadSymbolsOptions): Promise<LoadedSy
     model,
     modelSource: pdbModel ? 'pdb' : 'image',
     warnings,
+    unwindImage,
     debugElf(loadBase: bigint): Buffer {
       let elf = elves.get(loadBase);
       if (!elf) {

@@ -26,3 +26,4 @@ export type { SymbolScope, SymbolTree } from './symbol-scopes';
 export { S as SymbolKind, symbolKindName } from './symbol-kinds';
 export { cvRegisterName } from './cv-registers';
 export { attachVariables } from './attach-variables';
+export { addPrologueEndRows, parametersReadableFrom } from './prologue-rows';

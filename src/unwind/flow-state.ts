@@ -1,0 +1,229 @@
+/**
+ * The abstract machine state prologue analysis carries from instruction to
+ * instruction, and what one instruction does to it: where the anchor (the CFA,
+ * or an interrupt's machine frame) lies relative to rsp and to registers set
+ * from rsp, which registers still hold the caller's value ("pristine"), and
+ * where each saved register lies. Also the meet at a join, the step backwards
+ * from an exit, and the FrameRule a state amounts to.
+ */
+import { FrameKind, FrameRule, makeRule } from './frame-rule';
+import { GPRS, Gpr, NONVOLATILE_XMMS, RegisterName, VOLATILE_GPRS, XMMS, Xmm, isGpr, isNonvolatile } from './registers';
+import type { DecodedInstruction } from './x86';
+
+/** What holds at the function's first instruction. */
+export type EntryState =
+  /** Called: the return address is at rsp. */
+  | { kind: 'call' }
+  /** Entered from an interrupt: the machine frame (rip first) lies `rspToAnchor` bytes above rsp (8 with an error code, more when a stub pushed). */
+  | { kind: 'interrupt'; rspToAnchor: number };
+
+export interface FlowState {
+  /** anchor - rsp */
+  rsp: number | undefined;
+  /** anchor - register, for registers holding rsp + constant */
+  frames: Map<Gpr, number>;
+  /** anchor-relative slot offset of each saved register */
+  saved: Map<RegisterName, number>;
+  /** registers that still hold the caller's value */
+  pristine: Set<Gpr | Xmm>;
+}
+
+const VOLATILE_XMMS: readonly Xmm[] = XMMS.filter((x) => !NONVOLATILE_XMMS.has(x));
+
+export function cloneState(s: FlowState): FlowState {
+  return { rsp: s.rsp, frames: new Map(s.frames), saved: new Map(s.saved), pristine: new Set(s.pristine) };
+}
+
+export function entryState(entry: EntryState): FlowState {
+  const pristine = new Set<Gpr | Xmm>([...GPRS.filter((r) => r !== 'rsp'), ...XMMS]);
+  return { rsp: entry.kind === 'call' ? 8 : entry.rspToAnchor, frames: new Map(), saved: new Map(), pristine };
+}
+
+/** Saved slots the stack pointer has moved above are gone (popped or deallocated). */
+function dropBelowRsp(s: FlowState): void {
+  if (s.rsp === undefined) return;
+  for (const [reg, off] of s.saved) if (off < -s.rsp) s.saved.delete(reg);
+}
+
+/**
+ * Whether a register's copy on the stack is a save worth describing: the
+ * callee-saved ones for a called function (a push of rax is only an 8-byte
+ * allocation), every register for interrupt entry code.
+ */
+function isSaved(register: Gpr | Xmm, kind: FrameKind): boolean {
+  return kind === 'interrupt' || isNonvolatile(register);
+}
+
+export function transfer(state: FlowState, ins: DecodedInstruction, kind: FrameKind): FlowState {
+  const s = cloneState(state);
+  for (const w of ins.writes) {
+    s.pristine.delete(w);
+    if (isGpr(w)) s.frames.delete(w);
+  }
+  const e = ins.stack;
+  switch (e.kind) {
+    case 'push':
+      if (s.rsp !== undefined) {
+        s.rsp += 8;
+        if (e.register && e.register !== 'rsp' && isSaved(e.register, kind) && s.pristine.has(e.register) && !s.saved.has(e.register)) s.saved.set(e.register, -s.rsp);
+      }
+      break;
+    case 'pop':
+      popInto(s, e.register);
+      break;
+    case 'leave':
+      s.rsp = s.frames.get('rbp');
+      popInto(s, 'rbp');
+      break;
+    case 'adjust':
+      if (s.rsp !== undefined) s.rsp -= e.delta;
+      dropBelowRsp(s);
+      break;
+    case 'setFrom':
+      s.rsp = s.frames.has(e.register) ? s.frames.get(e.register)! - e.offset : undefined;
+      dropBelowRsp(s);
+      break;
+    case 'copy':
+      if (s.rsp !== undefined) s.frames.set(e.register, s.rsp - e.offset);
+      break;
+    case 'store': {
+      const slot = e.base === 'rsp' ? (s.rsp === undefined ? undefined : e.offset - s.rsp) : s.frames.has(e.base) ? e.offset - s.frames.get(e.base)! : undefined;
+      if (slot !== undefined && isSaved(e.register, kind) && s.pristine.has(e.register) && !s.saved.has(e.register)) s.saved.set(e.register, slot);
+      break;
+    }
+    case 'unknown':
+      s.rsp = undefined;
+      break;
+    case 'none':
+      break;
+  }
+  if (ins.flow.kind === 'call') {
+    // The callee may change every volatile register (Microsoft x64 convention).
+    for (const r of [...VOLATILE_GPRS, ...VOLATILE_XMMS]) {
+      s.pristine.delete(r);
+      if (isGpr(r)) s.frames.delete(r);
+    }
+  }
+  return s;
+}
+
+function popInto(s: FlowState, register: Gpr | undefined): void {
+  if (register) {
+    s.frames.delete(register);
+    // Popping a register's own save slot restores the caller's value.
+    const restores = s.rsp !== undefined && s.saved.get(register) === -s.rsp;
+    if (restores) {
+      s.saved.delete(register);
+      s.pristine.add(register);
+    } else {
+      s.pristine.delete(register);
+    }
+  }
+  if (s.rsp !== undefined) s.rsp -= 8;
+  dropBelowRsp(s);
+}
+
+/** Meet of two states at a join; returns undefined when `into` already covers `from`. */
+export function merge(into: FlowState, from: FlowState): { state: FlowState; conflict: boolean } | undefined {
+  let changed = false;
+  let conflict = false;
+  const out = cloneState(into);
+  if (out.rsp !== from.rsp) {
+    if (out.rsp !== undefined) {
+      conflict = from.rsp !== undefined;
+      out.rsp = undefined;
+      changed = true;
+    }
+  }
+  for (const [r, v] of into.frames) {
+    if (from.frames.get(r) !== v) {
+      out.frames.delete(r);
+      changed = true;
+    }
+  }
+  for (const [r, v] of into.saved) {
+    if (from.saved.get(r) !== v) {
+      out.saved.delete(r);
+      changed = true;
+    }
+  }
+  for (const r of into.pristine) {
+    if (!from.pristine.has(r)) {
+      out.pristine.delete(r);
+      changed = true;
+    }
+  }
+  return changed ? { state: out, conflict } : undefined;
+}
+
+export function ruleOf(s: FlowState, kind: FrameKind): FrameRule | undefined {
+  let anchor: { register: Gpr; offset: number } | undefined;
+  if (s.rsp !== undefined) anchor = { register: 'rsp', offset: s.rsp };
+  else {
+    // Prefer the conventional frame pointer, then any callee-saved register (they survive calls).
+    const candidates = [...s.frames.keys()].sort((a, b) => rank(a) - rank(b));
+    const reg = candidates[0];
+    if (reg) anchor = { register: reg, offset: s.frames.get(reg)! };
+  }
+  if (!anchor) return undefined;
+  const saved = [...s.saved].map(([register, offset]) => ({ register, base: 'anchor' as const, offset }));
+  // Interrupted code loses no register: what the entry code has not changed is still its own.
+  const carried = kind === 'interrupt' ? [...s.pristine].filter((r) => !isNonvolatile(r)) : undefined;
+  return makeRule(kind, anchor, saved, carried);
+}
+
+function rank(r: Gpr): number {
+  return r === 'rbp' ? 0 : VOLATILE_GPRS.includes(r) ? 2 : 1;
+}
+
+/**
+ * The state before an instruction no path reached, from what follows it: an
+ * exit (ret, a jump out of the function) has the anchor right above rsp and
+ * every register restored; otherwise a successor's state with this
+ * instruction's stack effect undone.
+ */
+export function backwardState(
+  rva: number,
+  ins: DecodedInstruction,
+  kind: FrameKind,
+  successors: (rva: number, ins: DecodedInstruction) => number[],
+  states: Map<number, FlowState>,
+  inside: (target: bigint) => number | undefined,
+): FlowState | undefined {
+  const tailJump = (ins.flow.kind === 'jump' && inside(ins.flow.target) === undefined) || (ins.flow.kind === 'indirectJump' && ins.indirectJumpForm !== 'other');
+  if (kind === 'call' && (ins.isNearReturn || tailJump)) return entryState({ kind: 'call' });
+  // ud2 from inline assembly: the compiler laid out the code after it as if it continued.
+  const next = ins.flow.kind === 'stop' ? [rva + ins.length] : successors(rva, ins);
+  const known = next.map((r) => states.get(r)).find((s) => s !== undefined);
+  if (!known || known.rsp === undefined) return undefined;
+  const s = cloneState(known);
+  const e = ins.stack;
+  switch (e.kind) {
+    case 'push':
+      s.rsp = known.rsp - 8;
+      if (e.register && s.saved.get(e.register) === -known.rsp) s.saved.delete(e.register);
+      break;
+    case 'pop':
+      s.rsp = known.rsp + 8;
+      // A callee-saved register popped on the way out was saved in that slot.
+      if (e.register && !VOLATILE_GPRS.includes(e.register)) {
+        s.saved.set(e.register, -s.rsp);
+        s.pristine.delete(e.register);
+      }
+      break;
+    case 'adjust':
+      s.rsp = known.rsp + e.delta;
+      break;
+    case 'none':
+    case 'store':
+    case 'copy':
+      break;
+    default:
+      return undefined;
+  }
+  for (const w of ins.writes) {
+    if (isGpr(w)) s.frames.delete(w);
+    s.pristine.delete(w);
+  }
+  return s;
+}

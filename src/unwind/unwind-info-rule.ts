@@ -1,0 +1,128 @@
+/**
+ * What a function's x64 unwind codes say about one of its instructions, as a
+ * FrameRule. This is RtlVirtualUnwind's algorithm done symbolically:
+ *
+ * 1. Past the prologue, if the code at rip is an epilog (epilog.ts, or a range a
+ *    version 2 record lists), the rest of the epilog is simulated.
+ * 2. Otherwise the operations are undone newest first, skipping those whose
+ *    instruction has not executed yet (CodeOffset > rip's offset): that is what
+ *    makes a stop in the middle of a prologue exact. Chained records (parents
+ *    of a function part) apply in full.
+ *
+ * SAVE_NONVOL/SAVE_XMM128 offsets are from the "establisher frame": rsp after the
+ * fixed allocation, which is FrameRegister - FrameOffset once the frame register
+ * is set, else rsp itself.
+ */
+import { FrameRule, RegisterOffset, SavedSlot, makeRule } from './frame-rule';
+import { epilogRule } from './epilog';
+import { Gpr, RegisterName, hex } from './registers';
+import { UnwindChain, epilogRanges } from './unwind-info';
+import { UnwindError } from './unwind-error';
+import { CodeDecoder } from './x86';
+
+/** Code bytes at an RVA; undefined (or fewer bytes) when not available. */
+export type CodeReader = (rva: number, length: number) => Uint8Array | undefined;
+
+export interface UnwindInfoRule {
+  rule: FrameRule;
+  /** 'prologue' when unwind codes were undone, otherwise how the epilog was recognised. */
+  via: 'prologue' | 'epilog-pattern' | 'listed-epilog';
+}
+
+/** Longest epilog looked at: an add/lea, 16 pops with REX, a jmp. */
+const EPILOG_WINDOW = 64;
+
+/**
+ * The rule at `pcRva` inside `chain.function`. A caller frame's rip (a return
+ * address) may equal the function's end when its call was the last instruction;
+ * there the whole prologue applies and no epilog is looked for.
+ */
+export function frameRuleFromUnwindInfo(chain: UnwindChain, pcRva: number, readCode: CodeReader): UnwindInfoRule {
+  const primary = chain.infos[0]!;
+  const owner = chain.owners[0]!;
+  const part = chain.function;
+  if (pcRva < part.beginRva || pcRva > part.endRva) {
+    throw new UnwindError('bad-unwind-data', `RVA ${hex(pcRva)} is outside the function ${hex(part.beginRva)}..${hex(part.endRva)}`);
+  }
+  const prologOffset = pcRva - owner.beginRva;
+
+  const inPrologue = primary.chainedTo === undefined && prologOffset < primary.prologSize;
+  if (!inPrologue && pcRva < part.endRva) {
+    const listed = epilogRanges(primary, owner).some((r) => pcRva >= r.startRva && pcRva < r.endRva);
+    const length = Math.min(EPILOG_WINDOW, part.endRva - pcRva);
+    const bytes = readCode(pcRva, length);
+    if (bytes && bytes.length > 0) {
+      const code = new CodeDecoder(bytes, BigInt(pcRva));
+      try {
+        const rule = epilogRule({
+          code,
+          rva: pcRva,
+          functionStartRva: part.beginRva,
+          functionEndRva: part.endRva,
+          frameRegister: primary.frameRegister,
+          listedEpilog: listed,
+          machineFrame: chain.infos.some((i) => i.operations.some((op) => op.op === 'pushMachframe')),
+        });
+        if (rule) return { rule, via: listed ? 'listed-epilog' : 'epilog-pattern' };
+      } finally {
+        code.free();
+      }
+    }
+  }
+  return { rule: undoOperations(chain, prologOffset), via: 'prologue' };
+}
+
+function undoOperations(chain: UnwindChain, prologOffset: number): FrameRule {
+  const frameBase = establisherFrame(chain, prologOffset);
+  let sp: RegisterOffset = { register: 'rsp', offset: 0 };
+  const slots = new Map<RegisterName, RegisterOffset>();
+  let machineFrame: RegisterOffset | undefined;
+
+  chain.infos.forEach((info, depth) => {
+    for (const op of info.operations) {
+      // Parents of a chained part apply in full: their prologue ran before the part.
+      if (depth === 0 && op.codeOffset > prologOffset) continue;
+      if (machineFrame) {
+        throw new UnwindError('bad-unwind-data', `UNWIND_INFO at RVA ${hex(info.rva)}: an operation follows UWOP_PUSH_MACHFRAME, which must be the last`);
+      }
+      switch (op.op) {
+        case 'pushNonvol':
+          slots.set(op.register, sp);
+          sp = { register: sp.register, offset: sp.offset + 8 };
+          break;
+        case 'allocLarge':
+        case 'allocSmall':
+          sp = { register: sp.register, offset: sp.offset + op.size };
+          break;
+        case 'setFpreg':
+          sp = { register: info.frameRegister!, offset: -info.frameOffset };
+          break;
+        case 'saveNonvol':
+        case 'saveXmm128':
+          slots.set(op.register, { register: frameBase.register, offset: frameBase.offset + op.offset });
+          break;
+        case 'pushMachframe':
+          machineFrame = { register: sp.register, offset: sp.offset + (op.errorCode ? 8 : 0) };
+          break;
+      }
+    }
+  });
+  const anchor = machineFrame ?? { register: sp.register, offset: sp.offset + 8 };
+  const saved: SavedSlot[] = [...slots].map(([register, at]) =>
+    at.register === anchor.register
+      ? { register, base: 'anchor', offset: at.offset - anchor.offset }
+      : { register, base: at.register, offset: at.offset },
+  );
+  return makeRule(machineFrame ? 'interrupt' : 'call', anchor, saved);
+}
+
+/** rsp after the fixed allocation, as RtlVirtualUnwind computes it before undoing operations. */
+function establisherFrame(chain: UnwindChain, prologOffset: number): RegisterOffset {
+  const primary = chain.infos[0]!;
+  const fp: Gpr | undefined = primary.frameRegister;
+  if (fp === undefined) return { register: 'rsp', offset: 0 };
+  const viaFrame: RegisterOffset = { register: fp, offset: -primary.frameOffset };
+  if (prologOffset >= primary.prologSize || primary.chainedTo !== undefined) return viaFrame;
+  const set = primary.operations.find((op) => op.op === 'setFpreg');
+  return set && prologOffset >= set.codeOffset ? viaFrame : { register: 'rsp', offset: 0 };
+}

@@ -1,0 +1,276 @@
+/**
+ * The few facts about an x86-64 instruction an unwinder needs, as plain typed
+ * values: how it moves rsp, which registers it writes, whether it saves a
+ * register to the stack, and where control goes next. iced-x86 does the
+ * decoding; its wasm objects are freed here, so callers never hold one.
+ */
+import {
+  Decoder,
+  DecoderOptions,
+  FlowControl,
+  Instruction,
+  InstructionInfoFactory,
+  Mnemonic,
+  OpAccess,
+  OpKind,
+  Register,
+  RegisterExt,
+} from 'iced-x86';
+import { GPRS, Gpr, XMMS, Xmm } from './registers';
+
+/** What an instruction does to rsp and to the stack, in the terms prologue and epilog analysis use. */
+export type StackEffect =
+  /** push of a register (or, without `register`, of an immediate, memory or rflags): rsp -= 8 */
+  | { kind: 'push'; register?: Gpr }
+  /** pop into a register (or memory/rflags without `register`): rsp += 8 */
+  | { kind: 'pop'; register?: Gpr }
+  /** add/sub rsp, imm or lea rsp, [rsp + d]: rsp += delta */
+  | { kind: 'adjust'; delta: number }
+  /** mov rsp, reg or lea rsp, [reg + d]: rsp = reg + offset */
+  | { kind: 'setFrom'; register: Gpr; offset: number }
+  /** leave: rsp = rbp, then pop rbp */
+  | { kind: 'leave' }
+  /** mov reg, rsp or lea reg, [rsp + d]: reg = rsp + offset (a frame pointer, perhaps) */
+  | { kind: 'copy'; register: Gpr; offset: number }
+  /** mov [base + d], gpr64 or an aligned/unaligned 128-bit store of an xmm register */
+  | { kind: 'store'; register: Gpr | Xmm; base: Gpr; offset: number }
+  /** writes rsp in a way with no fixed offset (and rsp, -16; sub rsp, rax; mov rsp, [mem]) */
+  | { kind: 'unknown' }
+  | { kind: 'none' };
+
+export type ControlFlow =
+  | { kind: 'next' }
+  | { kind: 'jump'; target: bigint }
+  | { kind: 'branch'; target: bigint }
+  | { kind: 'indirectJump' }
+  | { kind: 'call'; target?: bigint }
+  | { kind: 'return' }
+  /** ud2 and other instructions that never continue. */
+  | { kind: 'stop' };
+
+export interface DecodedInstruction {
+  ip: bigint;
+  length: number;
+  mnemonic: Mnemonic;
+  stack: StackEffect;
+  flow: ControlFlow;
+  /** General and xmm registers written (full registers; rsp excluded), so analysis knows which values stop being the caller's. */
+  writes: (Gpr | Xmm)[];
+  /** A near CALL (direct, or indirect through a register or memory). */
+  isNearCall: boolean;
+  /** `ret` / `ret imm16` (what an epilog ends with). */
+  isNearReturn: boolean;
+  /** iretq / iretd. */
+  isInterruptReturn: boolean;
+  /**
+   * For an indirect jmp, the forms the x64 epilog rules accept as a tail call:
+   * through RIP-relative memory (FF 25), or with a REX.W prefix (compilers
+   * write `rex64 jmp *%rax` for a tail call exactly so that a jump-table jump,
+   * which has none, is never taken for an epilog). 'other' for the rest.
+   */
+  indirectJumpForm?: 'rip-memory' | 'rex-w' | 'other';
+}
+
+const GPR_BY_ICED = new Map<Register, Gpr>(GPRS.map((name, i) => [Register.RAX + i, name]));
+
+function gprOf(reg: Register): Gpr | undefined {
+  if (reg === Register.None) return undefined;
+  return GPR_BY_ICED.get(RegisterExt.fullRegister(reg));
+}
+
+function xmmOf(reg: Register): Xmm | undefined {
+  if (reg === Register.None) return undefined;
+  const full = RegisterExt.fullRegister(reg);
+  const n = full - Register.ZMM0;
+  return n >= 0 && n < 16 ? XMMS[n] : undefined;
+}
+
+/** A 64-bit general register operand (not a 32/16/8-bit view of one). */
+function gpr64(reg: Register): Gpr | undefined {
+  return reg >= Register.RAX && reg <= Register.R15 ? GPRS[reg - Register.RAX] : undefined;
+}
+
+const XMM_STORES = new Set<Mnemonic>([Mnemonic.Movaps, Mnemonic.Movdqa, Mnemonic.Movups, Mnemonic.Movdqu, Mnemonic.Vmovaps, Mnemonic.Vmovdqa, Mnemonic.Vmovups, Mnemonic.Vmovdqu]);
+
+function toNumber(v: bigint): number {
+  // Displacements and immediates that matter for stack offsets are 32-bit sign-extended.
+  return Number(BigInt.asIntN(64, v));
+}
+
+function stackEffect(ins: Instruction): StackEffect {
+  const m = ins.mnemonic;
+  const op0 = ins.opCount > 0 ? ins.op0Kind : undefined;
+  const op1 = ins.opCount > 1 ? ins.op1Kind : undefined;
+  const reg0 = op0 === OpKind.Register ? ins.op0Register : Register.None;
+  const reg1 = op1 === OpKind.Register ? ins.op1Register : Register.None;
+  const imm1 = (): number => toNumber(ins.immediate(1));
+  const memBaseOnly = ins.memoryIndex === Register.None;
+  switch (m) {
+    case Mnemonic.Push:
+      return { kind: 'push', ...(gpr64(reg0) ? { register: gpr64(reg0) } : {}) };
+    case Mnemonic.Pushfq:
+      return { kind: 'push' };
+    case Mnemonic.Pop:
+      return { kind: 'pop', ...(gpr64(reg0) ? { register: gpr64(reg0) } : {}) };
+    case Mnemonic.Popfq:
+      return { kind: 'pop' };
+    case Mnemonic.Leave:
+      return { kind: 'leave' };
+    default:
+      break;
+  }
+  if (reg0 === Register.RSP) {
+    if ((m === Mnemonic.Add || m === Mnemonic.Sub) && (op1 === OpKind.Immediate8to64 || op1 === OpKind.Immediate32to64)) {
+      return { kind: 'adjust', delta: m === Mnemonic.Add ? imm1() : -imm1() };
+    }
+    if (m === Mnemonic.Lea && memBaseOnly) {
+      const base = gpr64(ins.memoryBase);
+      if (base === 'rsp') return { kind: 'adjust', delta: toNumber(ins.memoryDisplacement) };
+      if (base) return { kind: 'setFrom', register: base, offset: toNumber(ins.memoryDisplacement) };
+    }
+    if (m === Mnemonic.Mov && gpr64(reg1)) return { kind: 'setFrom', register: gpr64(reg1)!, offset: 0 };
+    return { kind: 'unknown' };
+  }
+  const dest = gpr64(reg0);
+  if (dest && dest !== 'rsp') {
+    if (m === Mnemonic.Mov && reg1 === Register.RSP) return { kind: 'copy', register: dest, offset: 0 };
+    if (m === Mnemonic.Lea && memBaseOnly && ins.memoryBase === Register.RSP) {
+      return { kind: 'copy', register: dest, offset: toNumber(ins.memoryDisplacement) };
+    }
+  }
+  if (op0 === OpKind.Memory && memBaseOnly && ins.memorySegment !== Register.FS && ins.memorySegment !== Register.GS) {
+    const base = gpr64(ins.memoryBase);
+    if (base) {
+      if (m === Mnemonic.Mov && gpr64(reg1)) return { kind: 'store', register: gpr64(reg1)!, base, offset: toNumber(ins.memoryDisplacement) };
+      const xmm = reg1 >= Register.XMM0 && reg1 < Register.XMM0 + 16 ? XMMS[reg1 - Register.XMM0] : undefined;
+      if (XMM_STORES.has(m) && xmm) return { kind: 'store', register: xmm, base, offset: toNumber(ins.memoryDisplacement) };
+    }
+  }
+  return { kind: 'none' };
+}
+
+function controlFlow(ins: Instruction): ControlFlow {
+  switch (ins.flowControl) {
+    case FlowControl.UnconditionalBranch:
+      // jmp far ptr16:32 has no near target; treat it as leaving the function.
+      return ins.isJmpShortOrNear ? { kind: 'jump', target: ins.nearBranchTarget } : { kind: 'indirectJump' };
+    case FlowControl.IndirectBranch:
+      return { kind: 'indirectJump' };
+    case FlowControl.ConditionalBranch:
+      return { kind: 'branch', target: ins.nearBranchTarget };
+    case FlowControl.Return:
+      return { kind: 'return' };
+    case FlowControl.Call:
+      return ins.isCallNear ? { kind: 'call', target: ins.nearBranchTarget } : { kind: 'call' };
+    case FlowControl.IndirectCall:
+      return { kind: 'call' };
+    case FlowControl.Exception:
+      return { kind: 'stop' };
+    default:
+      return { kind: 'next' };
+  }
+}
+
+const LEGACY_PREFIXES = new Set([0x66, 0x67, 0xf2, 0xf3, 0x2e, 0x3e, 0x26, 0x36, 0x64, 0x65, 0xf0]);
+
+function indirectJumpForm(bytes: Uint8Array, offset: number): 'rip-memory' | 'rex-w' | 'other' {
+  let i = offset;
+  while (i < bytes.length && LEGACY_PREFIXES.has(bytes[i]!)) i++;
+  let rexW = false;
+  if (i < bytes.length && (bytes[i]! & 0xf0) === 0x40) {
+    rexW = (bytes[i]! & 0x08) !== 0;
+    i++;
+  }
+  if (bytes[i] !== 0xff) return 'other';
+  const modrm = bytes[i + 1] ?? 0;
+  if ((modrm & 0xc7) === 0x05) return 'rip-memory';
+  return rexW ? 'rex-w' : 'other';
+}
+
+const WRITE_ACCESS = new Set<OpAccess>([OpAccess.Write, OpAccess.CondWrite, OpAccess.ReadWrite, OpAccess.ReadCondWrite]);
+
+function writtenRegisters(factory: InstructionInfoFactory, ins: Instruction): (Gpr | Xmm)[] {
+  const info = factory.info(ins);
+  const out = new Set<Gpr | Xmm>();
+  try {
+    for (const used of info.usedRegisters()) {
+      try {
+        if (!WRITE_ACCESS.has(used.access)) continue;
+        const reg = used.register as Register;
+        const g = gprOf(reg);
+        if (g && g !== 'rsp') out.add(g);
+        const x = xmmOf(reg);
+        if (x) out.add(x);
+      } finally {
+        used.free();
+      }
+    }
+  } finally {
+    info.free();
+  }
+  return [...out];
+}
+
+/**
+ * Decodes instructions from one buffer of code that starts at `baseIp`.
+ * Decoded instructions are cached by offset; call `free()` when done.
+ */
+export class CodeDecoder {
+  private readonly decoder: Decoder;
+  private readonly factory = new InstructionInfoFactory();
+  private readonly cache = new Map<number, DecodedInstruction | undefined>();
+
+  constructor(
+    readonly bytes: Uint8Array,
+    readonly baseIp: bigint,
+  ) {
+    this.decoder = new Decoder(64, bytes, DecoderOptions.None);
+  }
+
+  /** The instruction at byte `offset` of the buffer; undefined when invalid or cut off by the end of the buffer. */
+  at(offset: number): DecodedInstruction | undefined {
+    if (this.cache.has(offset)) return this.cache.get(offset);
+    const decoded = this.decode(offset);
+    this.cache.set(offset, decoded);
+    return decoded;
+  }
+
+  private decode(offset: number): DecodedInstruction | undefined {
+    if (offset < 0 || offset >= this.bytes.length) return undefined;
+    this.decoder.position = offset;
+    this.decoder.ip = this.baseIp + BigInt(offset);
+    const ins = this.decoder.decode();
+    try {
+      if (ins.isInvalid) return undefined;
+      return {
+        ip: ins.ip,
+        length: ins.length,
+        mnemonic: ins.mnemonic,
+        stack: stackEffect(ins),
+        flow: controlFlow(ins),
+        writes: writtenRegisters(this.factory, ins),
+        isNearCall: ins.isCallNear || ins.isCallNearIndirect,
+        isNearReturn: ins.mnemonic === Mnemonic.Ret,
+        isInterruptReturn: ins.mnemonic === Mnemonic.Iretq || ins.mnemonic === Mnemonic.Iretd,
+        ...(ins.flowControl === FlowControl.IndirectBranch ? { indirectJumpForm: indirectJumpForm(this.bytes, offset) } : {}),
+      };
+    } finally {
+      ins.free();
+    }
+  }
+
+  free(): void {
+    this.decoder.free();
+    this.factory.free();
+  }
+}
+
+/** Decodes with a CodeDecoder and frees it, for one-off uses. */
+export function withDecoder<T>(bytes: Uint8Array, baseIp: bigint, use: (d: CodeDecoder) => T): T {
+  const d = new CodeDecoder(bytes, baseIp);
+  try {
+    return use(d);
+  } finally {
+    d.free();
+  }
+}
