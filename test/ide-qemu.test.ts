@@ -58,12 +58,20 @@ describe('gdb/MI as VS Code cppdbg drives it (stub-uefi in QEMU)', () => {
       const depth = Number(miString((await gdb.run('-stack-info-depth')).results, 'depth'));
       expect(depth).toBeGreaterThanOrEqual(2);
       const frames = (await gdb.run(`-stack-list-frames 0 ${depth}`)).results.stack as MiValue[];
-      // frame 0 and its caller by name and line; deeper frames need the unwinding work
-      expect(frames.slice(0, 2).map((f) => `${miString(f, 'func')}:${miString(f, 'line')}`)).toEqual([
+      // the whole chain, by name and line (gdb unwinds with the .debug_frame josgdb serves)
+      expect(frames.slice(0, 4).map((f) => `${miString(f, 'func')}:${miString(f, 'line')}`)).toEqual([
         `demo_c:${lineOf('NOINLINE uint64_t demo_c')}`,
         `demo_b:${lineOf('NOINLINE uint64_t demo_b')}`,
+        `demo_a:${lineOf('NOINLINE uint64_t demo_a')}`,
+        `main:${callLine}`,
       ]);
-      expect((await gdb.run('-stack-list-variables --simple-values')).results.variables).toEqual(expect.any(Array));
+      // demo_c's argument is g_counter + 3 (main -> demo_a(g_counter) -> demo_b(v + 1) -> demo_c(v + 2)); g_counter read as raw bytes
+      const raw = (await gdb.run('-data-read-memory-bytes &g_counter 8')).results.memory as MiValue[];
+      const counterValue = Buffer.from(miString(raw[0], 'contents'), 'hex').readBigUInt64LE();
+      const variables = (await gdb.run('-stack-list-variables --simple-values')).results.variables as MiValue[];
+      const v = variables.find((x) => miString(x, 'name') === 'v');
+      expect(v && miString(v, 'arg')).toBe('1');
+      expect(v && miString(v, 'value')).toBe(String(counterValue + 3n));
       const pc = await gdb.run('-var-create - * "$pc"');
       expect(miString(pc.results, 'value')).toMatch(/^0x[0-9a-f]+ <demo_c>$/);
       const counter = await gdb.run('-var-create - * "g_counter"');
@@ -79,6 +87,10 @@ describe('gdb/MI as VS Code cppdbg drives it (stub-uefi in QEMU)', () => {
       const next = await gdb.nextStop();
       expect(miString(next.results, 'reason')).toBe('end-stepping-range');
       expect(`${miString(next.results.frame, 'func')}:${miString(next.results.frame, 'line')}`).toBe(`main:${callLine}`);
+      // over a line of calls: demo_a, demo_factorial and demo_frame run and return
+      await gdb.run('-exec-next');
+      const overCalls = await gdb.nextStop();
+      expect(`${miString(overCalls.results.frame, 'func')}:${miString(overCalls.results.frame, 'line')}`).toBe(`main:${callLine + 1}`);
 
       await gdb.run('-break-delete');
       await gdb.run('-exec-continue');

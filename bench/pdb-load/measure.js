@@ -33,9 +33,10 @@ async function main() {
     const loaded = await loader.loadSymbols({ image, pdb, cache: false });
     const elf = loaded.debugElf(BASE);
     const ms = now() - t0;
+    const types = loaded.model.types ? loaded.model.types.types.length : 0;
     if (loaded.modelSource !== 'pdb' || loaded.warnings.length > 0) throw new Error(`the PDB was not used: ${loaded.warnings.join('; ')}`);
     const stats = loader.modelStats(loaded.model);
-    process.stdout.write(`${JSON.stringify({ ms, maxRss: maxRssBytes(), elfBytes: elf.length, stats })}\n`);
+    process.stdout.write(`${JSON.stringify({ ms, maxRss: maxRssBytes(), elfBytes: elf.length, stats: { ...stats, types } })}\n`);
     return;
   }
   if (mode === 'phases') {
@@ -64,6 +65,13 @@ async function main() {
     });
     const model = pdbLib.buildDebugModelFrom(file, collected, { imageName: 'bench.efi', imageSize: peImage.sizeOfImage, ...types });
     lap('debug model (+ TPI sizes, IPI build info)');
+    pdbLib.attachVariables(file, model);
+    pdbLib.addPrologueEndRows(model);
+    lap('types and variables');
+    const unwind = require(path.join(DIST, 'unwind'));
+    const functions = index.procedures.filter((p) => p.size > 0).map((p) => ({ startRva: p.rva, endRva: p.rva + p.size, name: p.name }));
+    model.frames = unwind.buildFrameFunctions(unwind.createUnwindImage({ name: 'bench.efi', base: BASE, image: peImage, functions }).unwindImage);
+    lap('unwind rules (.pdata or prologue analysis)');
     const elf = dwarf.writeDebugElf(model, { loadBase: BASE, entryRva: peImage.entryPointRva });
     lap('write ELF/DWARF');
     void index;

@@ -17,8 +17,12 @@ export interface UnwindImageSetup {
   image: PeImage;
   /** Procedures with exact bounds (the PDB's S_GPROC32/S_LPROC32), not publics with inferred sizes. */
   functions?: readonly FunctionBounds[];
-  /** A table of absolute addresses of per-vector interrupt stubs, when the image has one. */
-  vectorTable?: { rva: number; count: number };
+  /**
+   * A table of absolute addresses of per-vector interrupt stubs, when the image
+   * has one. `bytes`: the table as read from target memory, when the image was
+   * read without its writable sections (where such a table lives).
+   */
+  vectorTable?: { rva: number; count: number; bytes?: Uint8Array };
 }
 
 export interface UnwindImageResult {
@@ -32,7 +36,7 @@ export function createUnwindImage(setup: UnwindImageSetup): UnwindImageResult {
   let problem: string | undefined;
   if (setup.vectorTable) {
     try {
-      const table = setup.image.readRva(setup.vectorTable.rva, setup.vectorTable.count * 8);
+      const table = setup.vectorTable.bytes ?? setup.image.readRva(setup.vectorTable.rva, setup.vectorTable.count * 8);
       // In the file the table holds addresses at the preferred base; in memory, relocated to the load base.
       const addressBase = setup.image.layout === 'file' ? setup.image.imageBase : setup.base;
       const stubs = vectorTableRvas(table, addressBase, setup.image.sizeOfImage);

@@ -30,6 +30,7 @@ import { buildFrameFunctions, createUnwindImage, type PeUnwindImage } from '../.
 
 /** stub-uefi's table of interrupt stubs. */
 const DEFAULT_INTERRUPT_VECTOR_TABLE = 'isr_stub_table';
+const VECTOR_COUNT = 256;
 
 export interface LoadSymbolsOptions {
   /** The image file (PE/COFF, file layout). */
@@ -281,22 +282,35 @@ function modelFromPdb(chosen: ChosenPdb, image: PeImage, imageName: string, warn
  * purpose: their sizes are guesses, and code without exact bounds is what the
  * stack scan is for.
  */
-function unwindRules(
+async function unwindRules(
   image: PeImage,
   imageName: string,
   index: SymbolIndex | undefined,
   options: LoadSymbolsOptions,
   warnings: string[],
-): PeUnwindImage {
+): Promise<PeUnwindImage> {
   const functions = index?.procedures.filter((p) => p.size > 0).map((p) => ({ startRva: p.rva, endRva: p.rva + p.size, name: p.name }));
   const tableName = options.interruptVectorTable ?? DEFAULT_INTERRUPT_VECTOR_TABLE;
   const table = index?.lookupName(tableName)[0];
+  let vectorTable: { rva: number; count: number; bytes?: Uint8Array } | undefined;
+  if (table) {
+    vectorTable = { rva: table.rva, count: VECTOR_COUNT };
+    // An image read from memory skipped its writable sections, where such a table lives: read just the table.
+    if (image.layout === 'loaded' && options.readImage) {
+      try {
+        vectorTable.bytes = await options.readImage(table.rva, VECTOR_COUNT * 8);
+      } catch (e) {
+        warnings.push(`${tableName}: cannot read it from target memory (${errorMessage(e)}); backtraces through interrupt entry code will need the stack scan`);
+        vectorTable = undefined;
+      }
+    }
+  }
   const { unwindImage, problem } = createUnwindImage({
     name: imageName,
     base: options.loadBase ?? image.imageBase,
     image,
     ...(functions ? { functions } : {}),
-    ...(table ? { vectorTable: { rva: table.rva, count: 256 } } : {}),
+    ...(vectorTable ? { vectorTable } : {}),
   });
   if (problem !== undefined) warnings.push(`${tableName}: ${problem}; backtraces through interrupt entry code will need the stack scan`);
   return unwindImage;
@@ -334,7 +348,7 @@ export async function loadSymbols(options: LoadSymbolsOptions): Promise<LoadedSy
     if (pdbModel && cacheDir !== undefined) await copyIntoCache(chosen, image, cacheDir, log);
   }
   const model = pdbModel?.model ?? buildPeOnlyModel(image, imageName);
-  const unwindImage = unwindRules(image, imageName, pdbModel?.index, options, warnings);
+  const unwindImage = await unwindRules(image, imageName, pdbModel?.index, options, warnings);
   // gdb unwinds with the same rules, as .debug_frame in the symbol file.
   model.frames = buildFrameFunctions(unwindImage);
   const used = pdbModel ? chosen : undefined;
