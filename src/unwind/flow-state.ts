@@ -9,6 +9,7 @@
 import { FrameKind, FrameRule, makeRule } from './frame-rule';
 import { GPRS, Gpr, NONVOLATILE_XMMS, RegisterName, VOLATILE_GPRS, XMMS, Xmm, isGpr, isNonvolatile } from './registers';
 import type { DecodedInstruction } from './x86';
+import { RegisterMask } from './register-mask';
 
 /** What holds at the function's first instruction. */
 export type EntryState =
@@ -25,17 +26,17 @@ export interface FlowState {
   /** anchor-relative slot offset of each saved register */
   saved: Map<RegisterName, number>;
   /** registers that still hold the caller's value */
-  pristine: Set<Gpr | Xmm>;
+  pristine: RegisterMask;
 }
 
 const VOLATILE_XMMS: readonly Xmm[] = XMMS.filter((x) => !NONVOLATILE_XMMS.has(x));
 
 export function cloneState(s: FlowState): FlowState {
-  return { rsp: s.rsp, frames: new Map(s.frames), saved: new Map(s.saved), pristine: new Set(s.pristine) };
+  return { rsp: s.rsp, frames: new Map(s.frames), saved: new Map(s.saved), pristine: s.pristine.clone() };
 }
 
 export function entryState(entry: EntryState): FlowState {
-  const pristine = new Set<Gpr | Xmm>([...GPRS.filter((r) => r !== 'rsp'), ...XMMS]);
+  const pristine = RegisterMask.of([...GPRS.filter((r) => r !== 'rsp'), ...XMMS]);
   return { rsp: entry.kind === 'call' ? 8 : entry.rspToAnchor, frames: new Map(), saved: new Map(), pristine };
 }
 

@@ -42,8 +42,52 @@ function sortSaved(saved: ModelSavedRegister[]): ModelSavedRegister[] {
   return saved.sort((a, b) => a.register - b.register);
 }
 
+function slotsEqual(a: ModelSlot, b: ModelSlot): boolean {
+  if ('cfaOffset' in a) return 'cfaOffset' in b && a.cfaOffset === b.cfaOffset;
+  return !('cfaOffset' in b) && a.register === b.register && a.offset === b.offset;
+}
+
 function rowsEqual(a: ModelFrameRow, b: ModelFrameRow): boolean {
-  return JSON.stringify({ ...a, rva: 0 }) === JSON.stringify({ ...b, rva: 0 });
+  if (a.cfa === undefined || b.cfa === undefined) {
+    if (a.cfa !== b.cfa) return false;
+  } else if (a.cfa.register !== b.cfa.register || a.cfa.offset !== b.cfa.offset || a.cfa.deref !== b.cfa.deref) {
+    return false;
+  }
+  if (a.saved.length !== b.saved.length) return false;
+  return a.saved.every((s, i) => s.register === b.saved[i]!.register && slotsEqual(s.slot, b.saved[i]!.slot));
+}
+
+/**
+ * Function ranges already given rows, disjoint by construction (a range is
+ * added only when it overlaps none), sorted by start: an overlap test is one
+ * binary search, not a scan of every function so far.
+ */
+class CoveredRanges {
+  private readonly starts: number[] = [];
+  private readonly ends: number[] = [];
+
+  overlaps(start: number, end: number): boolean {
+    const i = this.lastStartingBefore(end);
+    return i >= 0 && this.ends[i]! > start;
+  }
+
+  add(start: number, end: number): void {
+    const i = this.lastStartingBefore(start + 1) + 1;
+    this.starts.splice(i, 0, start);
+    this.ends.splice(i, 0, end);
+  }
+
+  /** Index of the last range whose start is below `limit`; -1 when none. */
+  private lastStartingBefore(limit: number): number {
+    let lo = 0;
+    let hi = this.starts.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.starts[mid]! < limit) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo - 1;
+  }
 }
 
 /** Rows for the instructions of one function, consecutive equal rules merged. */
@@ -59,22 +103,22 @@ function compress(rows: ModelFrameRow[]): ModelFrameRow[] {
  */
 export function buildFrameFunctions(image: PeUnwindImage): ModelFrameFunction[] {
   const out: ModelFrameFunction[] = [];
-  const covered: { start: number; end: number }[] = [];
-  const overlaps = (start: number, end: number): boolean => covered.some((c) => start < c.end && end > c.start);
+  const covered = new CoveredRanges();
+  const overlaps = (start: number, end: number): boolean => covered.overlaps(start, end);
 
   for (const entry of image.interruptEntries) {
     const bytes = image.readCode(entry.startRva, entry.endRva - entry.startRva);
     if (!bytes) continue;
     const analysis = analyzeFunction({ startRva: entry.startRva, endRva: entry.endRva, bytes, entry: entry.entry });
     out.push({ ...fromAnalysis(analysis, 'machine-frame'), interruptEntry: true });
-    covered.push({ start: entry.startRva, end: entry.endRva });
+    covered.add(entry.startRva, entry.endRva);
   }
 
   for (const rf of image.runtimeFunctions) {
     if (overlaps(rf.beginRva, rf.endRva)) continue;
     const chain = image.chain(rf);
     const bounds: FunctionBounds = { startRva: rf.beginRva, endRva: rf.endRva };
-    const analysis = image.analysis(bounds);
+    const analysis = image.analysis(bounds, { cache: false });
     if (chain instanceof Error || analysis instanceof Error) continue;
     const readCode = (rva: number, length: number): Uint8Array | undefined => image.readCode(rva, length);
     const rows = analysis.instructions.map((ins) => {
@@ -86,15 +130,15 @@ export function buildFrameFunctions(image: PeUnwindImage): ModelFrameFunction[] 
     });
     const interruptEntry = chain.infos.some((i) => i.operations.some((op) => op.op === 'pushMachframe'));
     out.push({ startRva: rf.beginRva, endRva: rf.endRva, rows: startAt(rf.beginRva, compress(rows)), source: 'unwind-info', ...(interruptEntry ? { interruptEntry } : {}) });
-    covered.push({ start: rf.beginRva, end: rf.endRva });
+    covered.add(rf.beginRva, rf.endRva);
   }
 
   for (const fn of image.knownFunctions) {
     if (overlaps(fn.startRva, fn.endRva)) continue;
-    const analysis = image.analysis(fn);
+    const analysis = image.analysis(fn, { cache: false });
     if (analysis instanceof Error) continue;
     out.push(fromAnalysis(analysis, 'prologue-analysis'));
-    covered.push({ start: fn.startRva, end: fn.endRva });
+    covered.add(fn.startRva, fn.endRva);
   }
   return out.sort((a, b) => a.startRva - b.startRva);
 }

@@ -128,11 +128,22 @@ export class PeUnwindImage implements UnwindImage {
     return { found: false, reason: `no unwind data and no known function bounds at RVA ${hex(rva)}` };
   }
 
-  /** The analysis of a function with known bounds (cached); an Error when its code cannot be read. */
-  analysis(fn: FunctionBounds): FunctionAnalysis | Error {
-    return this.cachedAnalysis(fn.startRva, () =>
-      analyzeFunction({ startRva: fn.startRva, endRva: fn.endRva, bytes: this.image.readRva(fn.startRva, fn.endRva - fn.startRva) }),
-    );
+  /**
+   * The analysis of a function with known bounds; an Error when its code cannot
+   * be read. Cached unless `cache` is false: the walker revisits the same few
+   * functions at every stop, while a pass over the whole image (CFI for the
+   * symbol file) would otherwise keep every instruction's state of every
+   * function alive.
+   */
+  analysis(fn: FunctionBounds, options: { cache?: boolean } = {}): FunctionAnalysis | Error {
+    const run = (): FunctionAnalysis =>
+      analyzeFunction({ startRva: fn.startRva, endRva: fn.endRva, bytes: this.image.readRva(fn.startRva, fn.endRva - fn.startRva) });
+    if (options.cache !== false) return this.cachedAnalysis(fn.startRva, run);
+    try {
+      return this.analyses.get(fn.startRva) ?? run();
+    } catch (err) {
+      return err instanceof Error ? err : new Error(String(err));
+    }
   }
 
   chain(rf: RuntimeFunction): UnwindChain | Error {
