@@ -10,6 +10,7 @@ import { startBridge } from '../bridge/bridge';
 import { JosgdbError } from '../common/errors';
 import { runGdbBatch } from '../demo/gdb-batch';
 import { launchQemu } from '../demo/qemu';
+import { demoTour } from '../demo/tour';
 import { STUB_EFI, STUB_PDB } from '../demo/stub-paths';
 import { loadSymbols } from '../symbols/loader';
 
@@ -49,6 +50,7 @@ export const demoCommand: CommandModule<object, DemoArgs> = {
         listenPort: args.interactive ? args.port : 0,
         log,
         handshakeTimeoutMs: 120_000,
+        symbols: { image: STUB_EFI, pdb: STUB_PDB },
       });
       await bridge.session.waitForStop();
       const base = bridge.session.target.info.imageBase;
@@ -66,26 +68,7 @@ export const demoCommand: CommandModule<object, DemoArgs> = {
         await bridge.close();
         return;
       }
-      const counter = at('g_counter');
-      const steps: { command: string; expect?: RegExp; what: string }[] = [
-        { command: 'info registers rip', expect: /rip\s+0x/, what: 'the kernel stops at its main after the handshake' },
-        { command: `break *${hex(at('demo_b'))}`, expect: /Breakpoint 1 at/, what: 'a breakpoint on demo_b by address' },
-        { command: 'continue', expect: /Breakpoint 1, 0x0*[0-9a-f]+/, what: 'continue runs to demo_b' },
-        { command: 'info registers rip rsp', expect: new RegExp(`rip\\s+${hex(at('demo_b'))}`), what: 'rip is demo_b' },
-        { command: 'stepi', expect: /0x[0-9a-f]+ in \?\?/, what: 'one instruction step' },
-        { command: 'x/4i $pc', expect: /=> 0x/, what: 'disassembly at rip' },
-        { command: `set var *(unsigned long long*)${hex(counter)} = 1000000`, what: 'a write to g_counter' },
-        { command: `print *(unsigned long long*)${hex(counter)}`, expect: /= 1000000/, what: 'the write reads back' },
-        { command: 'delete', what: 'breakpoints removed' },
-        ...(bridge.session.target.setHwBreakpoint
-          ? [
-              { command: `watch *(unsigned long long*)${hex(counter)}`, expect: /Hardware watchpoint 2/, what: 'a hardware watchpoint on g_counter' },
-              { command: 'continue', expect: /Hardware watchpoint 2[\s\S]*Old value = 1000000/, what: 'the watchpoint fires when main increments g_counter' },
-              { command: 'delete', what: 'watchpoint removed' },
-            ]
-          : []),
-        { command: 'detach', expect: /detached/, what: 'detach leaves the kernel running without breakpoints' },
-      ];
+      const steps = demoTour({ hardwareWatchpoints: bridge.session.target.setHwBreakpoint !== undefined });
       const { output: transcript } = await runGdbBatch(bridge.port, steps.map((s) => s.command), { echo: true, timeoutMs: 600_000 });
       process.stdout.write(transcript);
       await bridge.server.whenDisconnected();
