@@ -36,6 +36,7 @@ demo: deps build stub
 
 bench: deps build stub
 	node bench/pdb-load/run.js
+	node bench/gdb-ops/run.js --write-doc
 
 clean:
 	rm -rf dist dist-check
