@@ -40,6 +40,33 @@ function value(w: SectionWriter, v: ModelLocationValue): void {
  * DW_OP_piece is DWARF's "this part is unavailable").
  */
 export function locationExpression(location: ModelLocation): Buffer {
+  // A program has a few hundred distinct locations and a hundred thousand uses
+  // of them: encode each once. The bytes are only ever copied into sections.
+  const key = locationKey(location);
+  let bytes = encodedLocations.get(key);
+  if (!bytes) {
+    if (encodedLocations.size >= MAX_ENCODED_LOCATIONS) encodedLocations.clear();
+    bytes = encodeLocation(location);
+    encodedLocations.set(key, bytes);
+  }
+  return bytes;
+}
+
+const MAX_ENCODED_LOCATIONS = 4096;
+const encodedLocations = new Map<string, Buffer>();
+
+function valueKey(v: ModelLocationValue): string {
+  return v.kind === 'register' ? `r${v.register}` : `m${v.base},${v.offset}`;
+}
+
+function locationKey(location: ModelLocation): string {
+  if (location.kind !== 'pieces') return valueKey(location);
+  let key = 'p';
+  for (const piece of location.pieces) key += ` ${piece.value ? valueKey(piece.value) : '-'}:${piece.byteSize}`;
+  return key;
+}
+
+function encodeLocation(location: ModelLocation): Buffer {
   const w = new SectionWriter('DWARF expression', 16);
   if (location.kind === 'pieces') {
     for (const piece of location.pieces) {

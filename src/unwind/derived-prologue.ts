@@ -3,7 +3,7 @@
  * read off the code and the analysis states: so a build without .pdata can be
  * compared, operation by operation, with one that has it.
  */
-import type { EntryState, FlowState } from './flow-state';
+import type { EntryState, StatesByRva } from './flow-state';
 import { Gpr, Xmm, isGpr, isNonvolatile } from './registers';
 import type { UnwindOperation } from './unwind-info';
 import type { DecodedInstruction } from './x86';
@@ -31,7 +31,7 @@ const ALLOC_LARGE_SCALED_MAX = 512 * 1024 - 8;
 export function derivePrologue(
   start: number,
   insAt: (rva: number) => DecodedInstruction | undefined,
-  states: Map<number, FlowState>,
+  states: StatesByRva,
   entry: EntryState,
   framePointers: ReadonlySet<Gpr>,
 ): DerivedPrologue {

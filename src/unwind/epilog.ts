@@ -13,11 +13,11 @@
 import { Mnemonic } from 'iced-x86';
 import { FrameRule, RegisterOffset, SavedSlot, makeRule } from './frame-rule';
 import { Gpr } from './registers';
-import { CodeDecoder } from './x86';
+import type { DecodedInstruction, InstructionSource } from './x86';
 
 export interface EpilogContext {
-  /** Decoder over the code from rip on (its offset 0 is rip). */
-  code: CodeDecoder;
+  /** The code from rip on (its offset 0 is rip). */
+  code: InstructionSource;
   /** RVA of rip and the bounds of the function (or function part) that holds it. */
   rva: number;
   functionStartRva: number;
@@ -43,7 +43,7 @@ export function epilogRule(ctx: EpilogContext): FrameRule | undefined {
   const { code } = ctx;
   let offset = 0;
   let sp: RegisterOffset = { register: 'rsp', offset: 0 };
-  const insAt = (o: number): ReturnType<CodeDecoder['at']> => (ctx.rva + o < ctx.functionEndRva ? code.at(o) : undefined);
+  const insAt = (o: number): DecodedInstruction | undefined => (ctx.rva + o < ctx.functionEndRva ? code.at(o) : undefined);
 
   let ins = insAt(offset);
   if (!ins) return undefined;
@@ -80,9 +80,7 @@ export function epilogRule(ctx: EpilogContext): FrameRule | undefined {
   return makeRule('call', anchor, slots(anchor));
 }
 
-type Decoded = NonNullable<ReturnType<CodeDecoder['at']>>;
-
-function isEpilogTerminator(ins: Decoded, ctx: EpilogContext): boolean {
+function isEpilogTerminator(ins: DecodedInstruction, ctx: EpilogContext): boolean {
   if (ins.isNearReturn) return true;
   // A jump-table jump (no REX.W) inside a function must not look like a tail call.
   if (ins.flow.kind === 'indirectJump') return ins.indirectJumpForm !== 'other' || ctx.listedEpilog === true;

@@ -29,6 +29,11 @@ export interface FlowState {
   pristine: RegisterMask;
 }
 
+/** The analysis states by instruction RVA, as the helpers here read them. */
+export interface StatesByRva {
+  get(rva: number): FlowState | undefined;
+}
+
 const VOLATILE_XMMS: readonly Xmm[] = XMMS.filter((x) => !NONVOLATILE_XMMS.has(x));
 
 export function cloneState(s: FlowState): FlowState {
@@ -55,7 +60,31 @@ function isSaved(register: Gpr | Xmm, kind: FrameKind): boolean {
   return kind === 'interrupt' || isNonvolatile(register);
 }
 
+/**
+ * The state after `ins`. States are never changed once made, so an
+ * instruction that changes nothing (most of a function's body, once the
+ * registers it uses are no longer the caller's) returns the same object:
+ * no copy per instruction, and equal neighbours are recognisable by identity.
+ */
 export function transfer(state: FlowState, ins: DecodedInstruction, kind: FrameKind): FlowState {
+  return changesState(state, ins, kind) ? transferCopy(state, ins, kind) : state;
+}
+
+const CALL_CLOBBERED: readonly (Gpr | Xmm)[] = [...VOLATILE_GPRS, ...VOLATILE_XMMS];
+
+/** Whether transferCopy would give a state that differs from `s`. May say true when it would not; never false when it would. */
+function changesState(s: FlowState, ins: DecodedInstruction, kind: FrameKind): boolean {
+  const loses = (r: Gpr | Xmm): boolean => s.pristine.has(r) || (isGpr(r) && s.frames.has(r));
+  for (const w of ins.writes) if (loses(w)) return true;
+  if (ins.flow.kind === 'call') for (const r of CALL_CLOBBERED) if (loses(r)) return true;
+  const e = ins.stack;
+  if (e.kind === 'none') return false;
+  if (e.kind !== 'store') return true;
+  const slot = e.base === 'rsp' ? (s.rsp === undefined ? undefined : e.offset - s.rsp) : s.frames.has(e.base) ? e.offset - s.frames.get(e.base)! : undefined;
+  return slot !== undefined && isSaved(e.register, kind) && s.pristine.has(e.register) && !s.saved.has(e.register);
+}
+
+function transferCopy(state: FlowState, ins: DecodedInstruction, kind: FrameKind): FlowState {
   const s = cloneState(state);
   for (const w of ins.writes) {
     s.pristine.delete(w);
@@ -100,7 +129,7 @@ export function transfer(state: FlowState, ins: DecodedInstruction, kind: FrameK
   }
   if (ins.flow.kind === 'call') {
     // The callee may change every volatile register (Microsoft x64 convention).
-    for (const r of [...VOLATILE_GPRS, ...VOLATILE_XMMS]) {
+    for (const r of CALL_CLOBBERED) {
       s.pristine.delete(r);
       if (isGpr(r)) s.frames.delete(r);
     }
@@ -126,35 +155,21 @@ function popInto(s: FlowState, register: Gpr | undefined): void {
 
 /** Meet of two states at a join; returns undefined when `into` already covers `from`. */
 export function merge(into: FlowState, from: FlowState): { state: FlowState; conflict: boolean } | undefined {
-  let changed = false;
-  let conflict = false;
+  // Most joins change nothing: find out before copying.
+  if (into === from) return undefined;
+  const rspChanges = into.rsp !== from.rsp && into.rsp !== undefined;
+  let changes = rspChanges;
+  if (!changes) for (const [r, v] of into.frames) if (from.frames.get(r) !== v) changes = true;
+  if (!changes) for (const [r, v] of into.saved) if (from.saved.get(r) !== v) changes = true;
+  if (!changes && !from.pristine.covers(into.pristine)) changes = true;
+  if (!changes) return undefined;
   const out = cloneState(into);
-  if (out.rsp !== from.rsp) {
-    if (out.rsp !== undefined) {
-      conflict = from.rsp !== undefined;
-      out.rsp = undefined;
-      changed = true;
-    }
-  }
-  for (const [r, v] of into.frames) {
-    if (from.frames.get(r) !== v) {
-      out.frames.delete(r);
-      changed = true;
-    }
-  }
-  for (const [r, v] of into.saved) {
-    if (from.saved.get(r) !== v) {
-      out.saved.delete(r);
-      changed = true;
-    }
-  }
-  for (const r of into.pristine) {
-    if (!from.pristine.has(r)) {
-      out.pristine.delete(r);
-      changed = true;
-    }
-  }
-  return changed ? { state: out, conflict } : undefined;
+  const conflict = rspChanges && from.rsp !== undefined;
+  if (rspChanges) out.rsp = undefined;
+  for (const [r, v] of into.frames) if (from.frames.get(r) !== v) out.frames.delete(r);
+  for (const [r, v] of into.saved) if (from.saved.get(r) !== v) out.saved.delete(r);
+  out.pristine = into.pristine.intersection(from.pristine);
+  return { state: out, conflict };
 }
 
 export function ruleOf(s: FlowState, kind: FrameKind): FrameRule | undefined {
@@ -188,7 +203,7 @@ export function backwardState(
   ins: DecodedInstruction,
   kind: FrameKind,
   successors: (rva: number, ins: DecodedInstruction) => number[],
-  states: Map<number, FlowState>,
+  states: StatesByRva,
   inside: (target: bigint) => number | undefined,
 ): FlowState | undefined {
   const tailJump = (ins.flow.kind === 'jump' && inside(ins.flow.target) === undefined) || (ins.flow.kind === 'indirectJump' && ins.indirectJumpForm !== 'other');

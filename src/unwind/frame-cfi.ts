@@ -6,13 +6,16 @@
  * .pdata has an entry, prologue analysis for the other functions with known
  * bounds, and the interrupt entry's machine frame.
  */
-import type { ModelFrameFunction, ModelFrameRow, ModelSavedRegister, ModelSlot } from '../symbols/debug-model-frames';
-import type { FunctionBounds } from './code-lookup';
+import type { ModelCfaRule, ModelFrameFunction, ModelFrameRow, ModelSavedRegister, ModelSlot } from '../symbols/debug-model-frames';
 import { FrameRule, MACHINE_FRAME } from './frame-rule';
 import type { PeUnwindImage } from './pe-unwind-image';
 import { FunctionAnalysis, analyzeFunction } from './prologue-analysis';
 import { RegisterName, dwarfRegister } from './registers';
 import { frameRuleFromUnwindInfo } from './unwind-info-rule';
+import { InstructionShapes } from './x86';
+import { FunctionCode } from './function-code';
+import type { RuntimeFunction } from '../symbols/pe/pdata';
+import type { UnwindChain } from './unwind-info';
 
 /** A FrameRule as a model row (DWARF register numbers, CFA-relative where DWARF can say so). */
 export function frameRow(rva: number, rule: FrameRule | undefined): ModelFrameRow {
@@ -36,6 +39,30 @@ export function frameRow(rva: number, rule: FrameRule | undefined): ModelFrameRo
   add('ss', at(MACHINE_FRAME.ss));
   for (const s of rule.saved) add(s.register, s.base === 'anchor' ? at(s.offset) : { register: dwarfRegister(s.base), offset: s.offset });
   return { rva, cfa: { register: base, offset: rule.anchor.offset + MACHINE_FRAME.rsp, deref: true }, saved: sortSaved(saved) };
+}
+
+/**
+ * Shares the CFA rule and saved-register list of equal rows: a whole image
+ * has tens of thousands of rows but a few hundred distinct rules, and each
+ * row's own copies were most of the frame rows' memory. Rows are read-only
+ * once built, so sharing is invisible to their readers.
+ */
+class RowInterner {
+  private readonly cfas = new Map<string, ModelCfaRule>();
+  private readonly saveds = new Map<string, ModelSavedRegister[]>();
+
+  intern(row: ModelFrameRow): ModelFrameRow {
+    const cfa = row.cfa && this.shared(this.cfas, `${row.cfa.register},${row.cfa.offset},${row.cfa.deref}`, row.cfa);
+    const savedKey = row.saved.map((s) => ('cfaOffset' in s.slot ? `${s.register}@${s.slot.cfaOffset}` : `${s.register}@${s.slot.register}+${s.slot.offset}`)).join(' ');
+    return { rva: row.rva, cfa, saved: this.shared(this.saveds, savedKey, row.saved) };
+  }
+
+  private shared<T>(map: Map<string, T>, key: string, value: T): T {
+    const known = map.get(key);
+    if (known !== undefined) return known;
+    map.set(key, value);
+    return value;
+  }
 }
 
 function sortSaved(saved: ModelSavedRegister[]): ModelSavedRegister[] {
@@ -90,13 +117,6 @@ class CoveredRanges {
   }
 }
 
-/** Rows for the instructions of one function, consecutive equal rules merged. */
-function compress(rows: ModelFrameRow[]): ModelFrameRow[] {
-  const out: ModelFrameRow[] = [];
-  for (const row of rows) if (out.length === 0 || !rowsEqual(out[out.length - 1]!, row)) out.push(row);
-  return out;
-}
-
 /**
  * Every function of the image that has a rule source: one ModelFrameFunction
  * each, rows covering each instruction (prologue steps, body, each epilog).
@@ -105,6 +125,7 @@ export function buildFrameFunctions(image: PeUnwindImage): ModelFrameFunction[] 
   const out: ModelFrameFunction[] = [];
   const covered = new CoveredRanges();
   const overlaps = (start: number, end: number): boolean => covered.overlaps(start, end);
+  const shapes = new InstructionShapes();
 
   for (const entry of image.interruptEntries) {
     const bytes = image.readCode(entry.startRva, entry.endRva - entry.startRva);
@@ -117,34 +138,74 @@ export function buildFrameFunctions(image: PeUnwindImage): ModelFrameFunction[] 
   for (const rf of image.runtimeFunctions) {
     if (overlaps(rf.beginRva, rf.endRva)) continue;
     const chain = image.chain(rf);
-    const bounds: FunctionBounds = { startRva: rf.beginRva, endRva: rf.endRva };
-    const analysis = image.analysis(bounds, { cache: false });
-    if (chain instanceof Error || analysis instanceof Error) continue;
-    const readCode = (rva: number, length: number): Uint8Array | undefined => image.readCode(rva, length);
-    const rows = analysis.instructions.map((ins) => {
-      try {
-        return frameRow(ins.rva, frameRuleFromUnwindInfo(chain, ins.rva, readCode).rule);
-      } catch {
-        return frameRow(ins.rva, undefined);
-      }
-    });
+    if (chain instanceof Error) continue;
+    const rows = unwindInfoRows(image, rf, chain, shapes);
+    if (!rows) continue;
     const interruptEntry = chain.infos.some((i) => i.operations.some((op) => op.op === 'pushMachframe'));
-    out.push({ startRva: rf.beginRva, endRva: rf.endRva, rows: startAt(rf.beginRva, compress(rows)), source: 'unwind-info', ...(interruptEntry ? { interruptEntry } : {}) });
+    out.push({ startRva: rf.beginRva, endRva: rf.endRva, rows: startAt(rf.beginRva, rows), source: 'unwind-info', ...(interruptEntry ? { interruptEntry } : {}) });
     covered.add(rf.beginRva, rf.endRva);
   }
 
   for (const fn of image.knownFunctions) {
     if (overlaps(fn.startRva, fn.endRva)) continue;
-    const analysis = image.analysis(fn, { cache: false });
+    const analysis = image.analysis(fn, { cache: false, shapes });
     if (analysis instanceof Error) continue;
     out.push(fromAnalysis(analysis, 'prologue-analysis'));
     covered.add(fn.startRva, fn.endRva);
   }
+  // Equal rules share their parts; `map` also leaves each rows array without the slack pushing grew.
+  const interner = new RowInterner();
+  for (const fn of out) fn.rows = fn.rows.map((row) => interner.intern(row));
   return out.sort((a, b) => a.startRva - b.startRva);
 }
 
+/**
+ * The rows of a function with unwind info: the rule at each of its
+ * instructions (the same boundaries prologue analysis would find, without its
+ * dataflow), consecutive equal rows merged. Undefined when its code cannot be read.
+ */
+function unwindInfoRows(image: PeUnwindImage, rf: RuntimeFunction, chain: UnwindChain, shapes: InstructionShapes): ModelFrameRow[] | undefined {
+  let bytes: Uint8Array;
+  try {
+    bytes = image.readCodeOrThrow(rf.beginRva, rf.endRva - rf.beginRva);
+  } catch {
+    return undefined;
+  }
+  const fn = new FunctionCode(rf.beginRva, bytes, rf.endRva, shapes);
+  try {
+    const readCode = (rva: number, length: number): Uint8Array | undefined => image.readCode(rva, length);
+    const functionCode = { code: fn.code, startRva: rf.beginRva };
+    const rows: ModelFrameRow[] = [];
+    let previous: FrameRule | undefined | null = null;
+    for (const rva of fn.instructionOrder(fn.reachable(), rf.endRva)) {
+      let rule: FrameRule | undefined;
+      try {
+        rule = frameRuleFromUnwindInfo(chain, rva, readCode, functionCode).rule;
+      } catch {
+        rule = undefined;
+      }
+      // The same rule object (the body's one rule) makes an equal row: nothing to compare.
+      if (rule === previous) continue;
+      previous = rule;
+      const row = frameRow(rva, rule);
+      if (rows.length === 0 || !rowsEqual(rows[rows.length - 1]!, row)) rows.push(row);
+    }
+    return rows;
+  } finally {
+    fn.free();
+  }
+}
+
 function fromAnalysis(analysis: FunctionAnalysis, source: ModelFrameFunction['source']): ModelFrameFunction {
-  const rows = compress(analysis.instructions.map((i) => frameRow(i.rva, i.rule)));
+  const rows: ModelFrameRow[] = [];
+  let previous: FrameRule | undefined | null = null;
+  for (const i of analysis.instructions) {
+    // The same rule object (instructions sharing a state) makes an equal row: nothing to compare.
+    if (i.rule === previous) continue;
+    previous = i.rule;
+    const row = frameRow(i.rva, i.rule);
+    if (rows.length === 0 || !rowsEqual(rows[rows.length - 1]!, row)) rows.push(row);
+  }
   return { startRva: analysis.startRva, endRva: analysis.endRva, rows: startAt(analysis.startRva, rows), source };
 }
 

@@ -21,6 +21,7 @@ import { FunctionAnalysis, analyzeFunction } from './prologue-analysis';
 import { hex } from './registers';
 import { UnwindChain, decodeUnwindChain } from './unwind-info';
 import { frameRuleFromUnwindInfo } from './unwind-info-rule';
+import type { InstructionShapes } from './x86';
 
 export interface PeUnwindImageOptions {
   name: string;
@@ -71,6 +72,11 @@ export class PeUnwindImage implements UnwindImage {
   isCode(rva: number): boolean {
     const s = this.image.sectionForRva(rva);
     return s !== undefined && isExecutable(s);
+  }
+
+  /** The image's bytes at an RVA; throws when they are not in the image. */
+  readCodeOrThrow(rva: number, length: number): Uint8Array {
+    return this.image.readRva(rva, length);
   }
 
   readCode(rva: number, length: number): Uint8Array | undefined {
@@ -135,9 +141,10 @@ export class PeUnwindImage implements UnwindImage {
    * symbol file) would otherwise keep every instruction's state of every
    * function alive.
    */
-  analysis(fn: FunctionBounds, options: { cache?: boolean } = {}): FunctionAnalysis | Error {
+  analysis(fn: FunctionBounds, options: { cache?: boolean; shapes?: InstructionShapes } = {}): FunctionAnalysis | Error {
+    const shapes = options.shapes ? { shapes: options.shapes } : {};
     const run = (): FunctionAnalysis =>
-      analyzeFunction({ startRva: fn.startRva, endRva: fn.endRva, bytes: this.image.readRva(fn.startRva, fn.endRva - fn.startRva) });
+      analyzeFunction({ startRva: fn.startRva, endRva: fn.endRva, bytes: this.image.readRva(fn.startRva, fn.endRva - fn.startRva), ...shapes });
     if (options.cache !== false) return this.cachedAnalysis(fn.startRva, run);
     try {
       return this.analyses.get(fn.startRva) ?? run();

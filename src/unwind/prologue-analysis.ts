@@ -19,9 +19,10 @@
  * the prologue, so a build without .pdata can be checked against one with it.
  */
 import { DerivedPrologue, derivePrologue } from './derived-prologue';
-import { EntryState, FlowState, backwardState, cloneState, entryState, merge, ruleOf, transfer } from './flow-state';
+import { EntryState, FlowState, StatesByRva, backwardState, cloneState, entryState, merge, ruleOf, transfer } from './flow-state';
 import type { FrameKind, FrameRule } from './frame-rule';
-import { CodeDecoder, DecodedInstruction } from './x86';
+import { ByRva, FunctionCode } from './function-code';
+import type { DecodedInstruction, InstructionShapes } from './x86';
 
 export type { EntryState } from './flow-state';
 export type { DerivedPrologue } from './derived-prologue';
@@ -33,6 +34,8 @@ export interface AnalyzeOptions {
   /** The code, starting at startRva. */
   bytes: Uint8Array;
   entry?: EntryState;
+  /** Instruction facts shared with other analyses of the same pass (see InstructionShapes). */
+  shapes?: InstructionShapes;
 }
 
 export interface AnalyzedInstruction {
@@ -65,35 +68,20 @@ export interface FunctionAnalysis {
 
 type Via = 'forward' | 'backward' | 'jump-table';
 
-/** Stop following code this far from the start when the function's end is unknown. */
-export const MAX_ANALYZED_BYTES = 1 << 20;
+export { MAX_ANALYZED_BYTES } from './function-code';
 
 export function analyzeFunction(options: AnalyzeOptions): FunctionAnalysis {
   const entry = options.entry ?? { kind: 'call' };
   const kind: FrameKind = entry.kind;
   const start = options.startRva;
-  const limit = options.endRva ?? start + Math.min(options.bytes.length, MAX_ANALYZED_BYTES);
-  const code = new CodeDecoder(options.bytes.subarray(0, limit - start), BigInt(start));
+  const fn = new FunctionCode(start, options.bytes, options.endRva, options.shapes);
   try {
-    const insAt = (rva: number): DecodedInstruction | undefined => (rva >= start && rva < limit ? code.at(rva - start) : undefined);
-    const inside = (target: bigint): number | undefined => {
-      const t = Number(target);
-      return t >= start && t < limit ? t : undefined;
-    };
-    const successors = (rva: number, ins: DecodedInstruction): number[] => {
-      const next = rva + ins.length;
-      const f = ins.flow;
-      const out: number[] = [];
-      if (f.kind === 'next' || f.kind === 'call' || f.kind === 'branch') if (next < limit) out.push(next);
-      if (f.kind === 'jump' || f.kind === 'branch') {
-        const t = inside(f.target);
-        if (t !== undefined) out.push(t);
-      }
-      return out;
-    };
+    const insAt = (rva: number): DecodedInstruction | undefined => fn.insAt(rva);
+    const inside = (target: bigint): number | undefined => fn.inside(target);
+    const successors = (rva: number, ins: DecodedInstruction): number[] => fn.successors(rva, ins);
 
-    const states = new Map<number, FlowState>();
-    const via = new Map<number, Via>();
+    const states = new ByRva<FlowState>(start, fn.limit - start);
+    const via = new ByRva<Via>(start, fn.limit - start);
     let conflicts = 0;
     const propagate = (seeds: number[], mode: 'merge' | 'fill'): void => {
       const work = [...seeds];
@@ -126,15 +114,7 @@ export function analyzeFunction(options: AnalyzeOptions): FunctionAnalysis {
     propagate([start], 'merge');
 
     // Instruction boundaries: those reached, plus a linear sweep for code no path reaches.
-    const boundaries = new Set<number>(states.keys());
-    const sweepEnd = options.endRva ?? maxReached(states, insAt);
-    for (let rva = start; rva < sweepEnd; ) {
-      const ins = insAt(rva);
-      if (!ins) break;
-      boundaries.add(rva);
-      rva += ins.length;
-    }
-    const order = [...boundaries].filter((r) => insAt(r)).sort((a, b) => a - b);
+    const order = fn.instructionOrder(states.keys(), options.endRva ?? maxReached(states, insAt));
 
     // Fill unreached code backwards from exits and known successors, then forwards, until nothing changes.
     const fillRounds = (): void => {
@@ -174,9 +154,17 @@ export function analyzeFunction(options: AnalyzeOptions): FunctionAnalysis {
       fillRounds();
     }
 
+    // Instructions that change nothing share their state object, and so their rule.
+    const rules = new Map<FlowState, FrameRule | undefined>();
+    const ruleFor = (s: FlowState): FrameRule | undefined => {
+      if (rules.has(s)) return rules.get(s);
+      const rule = ruleOf(s, kind);
+      rules.set(s, rule);
+      return rule;
+    };
     const instructions: AnalyzedInstruction[] = order.map((rva) => {
       const s = states.get(rva);
-      return { rva, length: insAt(rva)!.length, rule: s ? ruleOf(s, kind) : undefined, via: s ? via.get(rva) : undefined };
+      return { rva, length: insAt(rva)!.length, rule: s ? ruleFor(s) : undefined, via: s ? via.get(rva) : undefined };
     });
     const last = instructions[instructions.length - 1];
     const endRva = options.endRva ?? (last ? last.rva + last.length : start);
@@ -204,12 +192,12 @@ export function analyzeFunction(options: AnalyzeOptions): FunctionAnalysis {
       },
     };
   } finally {
-    code.free();
+    fn.free();
   }
 }
 
 /** The state at the function's jump-table jumps, when they all agree. */
-function jumpTableState(order: number[], states: Map<number, FlowState>, insAt: (rva: number) => DecodedInstruction | undefined): FlowState | undefined {
+function jumpTableState(order: number[], states: StatesByRva, insAt: (rva: number) => DecodedInstruction | undefined): FlowState | undefined {
   let found: FlowState | undefined;
   for (const rva of order) {
     const ins = insAt(rva)!;
@@ -221,7 +209,7 @@ function jumpTableState(order: number[], states: Map<number, FlowState>, insAt: 
   return found;
 }
 
-function maxReached(states: Map<number, FlowState>, insAt: (rva: number) => DecodedInstruction | undefined): number {
+function maxReached(states: ByRva<FlowState>, insAt: (rva: number) => DecodedInstruction | undefined): number {
   let max = 0;
   for (const rva of states.keys()) max = Math.max(max, rva + (insAt(rva)?.length ?? 0));
   return max;

@@ -14,11 +14,11 @@
  * is set, else rsp itself.
  */
 import { FrameRule, RegisterOffset, SavedSlot, makeRule } from './frame-rule';
-import { epilogRule } from './epilog';
+import { EpilogContext, epilogRule } from './epilog';
 import { Gpr, RegisterName, hex } from './registers';
 import { UnwindChain, epilogRanges } from './unwind-info';
 import { UnwindError } from './unwind-error';
-import { CodeDecoder } from './x86';
+import { CodeDecoder, InstructionSource, codeWindow } from './x86';
 
 /** Code bytes at an RVA; undefined (or fewer bytes) when not available. */
 export type CodeReader = (rva: number, length: number) => Uint8Array | undefined;
@@ -29,6 +29,17 @@ export interface UnwindInfoRule {
   via: 'prologue' | 'epilog-pattern' | 'listed-epilog';
 }
 
+/**
+ * The code of the whole function part, already being decoded by the caller
+ * (a pass over every instruction): epilogs are then recognised from its
+ * decoder instead of a new one per instruction. Must hold the same bytes
+ * `readCode` returns, from `startRva` to at least the part's end.
+ */
+export interface FunctionCode {
+  code: InstructionSource;
+  startRva: number;
+}
+
 /** Longest epilog looked at: an add/lea, 16 pops with REX, a jmp. */
 const EPILOG_WINDOW = 64;
 
@@ -37,7 +48,7 @@ const EPILOG_WINDOW = 64;
  * address) may equal the function's end when its call was the last instruction;
  * there the whole prologue applies and no epilog is looked for.
  */
-export function frameRuleFromUnwindInfo(chain: UnwindChain, pcRva: number, readCode: CodeReader): UnwindInfoRule {
+export function frameRuleFromUnwindInfo(chain: UnwindChain, pcRva: number, readCode: CodeReader, functionCode?: FunctionCode): UnwindInfoRule {
   const primary = chain.infos[0]!;
   const owner = chain.owners[0]!;
   const part = chain.function;
@@ -50,29 +61,56 @@ export function frameRuleFromUnwindInfo(chain: UnwindChain, pcRva: number, readC
   if (!inPrologue && pcRva < part.endRva) {
     const listed = epilogRanges(primary, owner).some((r) => pcRva >= r.startRva && pcRva < r.endRva);
     const length = Math.min(EPILOG_WINDOW, part.endRva - pcRva);
-    const bytes = readCode(pcRva, length);
-    if (bytes && bytes.length > 0) {
-      const code = new CodeDecoder(bytes, BigInt(pcRva));
-      try {
-        const rule = epilogRule({
-          code,
-          rva: pcRva,
-          functionStartRva: part.beginRva,
-          functionEndRva: part.endRva,
-          frameRegister: primary.frameRegister,
-          listedEpilog: listed,
-          machineFrame: chain.infos.some((i) => i.operations.some((op) => op.op === 'pushMachframe')),
-        });
-        if (rule) return { rule, via: listed ? 'listed-epilog' : 'epilog-pattern' };
-      } finally {
-        code.free();
+    const context = (code: InstructionSource): EpilogContext => ({
+      code,
+      rva: pcRva,
+      functionStartRva: part.beginRva,
+      functionEndRva: part.endRva,
+      frameRegister: primary.frameRegister,
+      listedEpilog: listed,
+      machineFrame: chain.infos.some((i) => i.operations.some((op) => op.op === 'pushMachframe')),
+    });
+    let rule: FrameRule | undefined;
+    if (functionCode) {
+      rule = epilogRule(context(codeWindow(functionCode.code, pcRva - functionCode.startRva, length)));
+    } else {
+      const bytes = readCode(pcRva, length);
+      if (bytes && bytes.length > 0) {
+        const code = new CodeDecoder(bytes, BigInt(pcRva));
+        try {
+          rule = epilogRule(context(code));
+        } finally {
+          code.free();
+        }
       }
     }
+    if (rule) return { rule, via: listed ? 'listed-epilog' : 'epilog-pattern' };
   }
   return { rule: undoOperations(chain, prologOffset), via: 'prologue' };
 }
 
+/**
+ * Past its prologue (every operation executed, the frame register set) a
+ * function has one rule however far in: worked out once per chain, since a
+ * pass over every instruction asks for it at each of them. Rules are never
+ * changed once made, so sharing one is safe.
+ */
+const bodyRules = new WeakMap<UnwindChain, FrameRule>();
+
 function undoOperations(chain: UnwindChain, prologOffset: number): FrameRule {
+  const primary = chain.infos[0]!;
+  let bodyStart = primary.prologSize;
+  for (const op of primary.operations) bodyStart = Math.max(bodyStart, op.codeOffset);
+  if (prologOffset < bodyStart) return undoOperationsAt(chain, prologOffset);
+  let rule = bodyRules.get(chain);
+  if (!rule) {
+    rule = undoOperationsAt(chain, bodyStart);
+    bodyRules.set(chain, rule);
+  }
+  return rule;
+}
+
+function undoOperationsAt(chain: UnwindChain, prologOffset: number): FrameRule {
   const frameBase = establisherFrame(chain, prologOffset);
   let sp: RegisterOffset = { register: 'rsp', offset: 0 };
   const slots = new Map<RegisterName, RegisterOffset>();

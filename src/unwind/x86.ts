@@ -49,13 +49,12 @@ export type ControlFlow =
   | { kind: 'stop' };
 
 export interface DecodedInstruction {
-  ip: bigint;
   length: number;
   mnemonic: Mnemonic;
   stack: StackEffect;
   flow: ControlFlow;
   /** General and xmm registers written (full registers; rsp excluded), so analysis knows which values stop being the caller's. */
-  writes: (Gpr | Xmm)[];
+  writes: readonly (Gpr | Xmm)[];
   /** A near CALL (direct, or indirect through a register or memory). */
   isNearCall: boolean;
   /** `ret` / `ret imm16` (what an epilog ends with). */
@@ -212,57 +211,192 @@ function writtenRegisters(factory: InstructionInfoFactory, ins: Instruction): (G
 }
 
 /**
+ * What an instruction's bytes alone determine: all of a DecodedInstruction but
+ * a branch target (which depends on the address). Compiled code repeats the
+ * same few thousand encodings many times over, and asking iced-x86 for these
+ * facts (one wasm call per property, one object to free per used register)
+ * costs far more than decoding, so decoders share one shape per encoding, and
+ * a whole-image pass shares one InstructionShapes across its decoders.
+ */
+interface InstructionShape extends DecodedInstruction {
+  /** The flow has a target: `flow` holds only its kind, and each address gets its own copy with the target. */
+  hasTarget: boolean;
+}
+
+/**
+ * Instruction facts by encoding, for decoders that share them. Plain data;
+ * nothing to free. An open-addressing table over the encodings' bytes: a Map
+ * would need a key object (string or number) built and hashed per lookup,
+ * which cost more than the rest of a cache hit.
+ */
+export class InstructionShapes {
+  private readonly shapes: InstructionShape[] = [];
+  /** Per shape: its hash, and where its encoding sits in `encodings`. */
+  private readonly hashes: number[] = [];
+  private readonly starts: number[] = [];
+  private encodings = new Uint8Array(1 << 16);
+  private used = 0;
+  /** Shape index + 1 per slot; 0 is empty. */
+  private slots = new Int32Array(1 << 12);
+
+  get(bytes: Uint8Array, offset: number, length: number): InstructionShape | undefined {
+    const mask = this.slots.length - 1;
+    for (let i = hashOf(bytes, offset, length) & mask; ; i = (i + 1) & mask) {
+      const index = this.slots[i]! - 1;
+      if (index < 0) return undefined;
+      const shape = this.shapes[index]!;
+      if (shape.length === length && this.sameEncoding(index, bytes, offset, length)) return shape;
+    }
+  }
+
+  /** Adds the shape of an encoding `get` did not find. */
+  add(bytes: Uint8Array, offset: number, length: number, shape: InstructionShape): void {
+    if (this.used + length > this.encodings.length) {
+      const grown = new Uint8Array(this.encodings.length * 2);
+      grown.set(this.encodings);
+      this.encodings = grown;
+    }
+    this.encodings.set(bytes.subarray(offset, offset + length), this.used);
+    this.starts.push(this.used);
+    this.used += length;
+    this.hashes.push(hashOf(bytes, offset, length));
+    this.shapes.push(shape);
+    // At most half full, so probes stay short.
+    if (this.shapes.length * 2 > this.slots.length) {
+      this.slots = new Int32Array(this.slots.length * 2);
+      for (let index = 0; index < this.shapes.length; index++) this.place(index);
+    } else {
+      this.place(this.shapes.length - 1);
+    }
+  }
+
+  private place(index: number): void {
+    const mask = this.slots.length - 1;
+    let i = this.hashes[index]! & mask;
+    while (this.slots[i] !== 0) i = (i + 1) & mask;
+    this.slots[i] = index + 1;
+  }
+
+  private sameEncoding(index: number, bytes: Uint8Array, offset: number, length: number): boolean {
+    const start = this.starts[index]!;
+    for (let k = 0; k < length; k++) if (this.encodings[start + k] !== bytes[offset + k]) return false;
+    return true;
+  }
+}
+
+/** FNV-1a over an encoding's bytes. */
+function hashOf(bytes: Uint8Array, offset: number, length: number): number {
+  let h = 0x811c9dc5;
+  for (let i = offset; i < offset + length; i++) h = Math.imul(h ^ bytes[i]!, 0x01000193);
+  return h >>> 0;
+}
+
+function shapeOf(factory: InstructionInfoFactory, ins: Instruction, bytes: Uint8Array, offset: number): InstructionShape {
+  const flow = controlFlow(ins);
+  const hasTarget = 'target' in flow;
+  return {
+    length: ins.length,
+    mnemonic: ins.mnemonic,
+    stack: stackEffect(ins),
+    flow: hasTarget ? ({ kind: flow.kind } as ControlFlow) : flow,
+    hasTarget,
+    writes: writtenRegisters(factory, ins),
+    isNearCall: ins.isCallNear || ins.isCallNearIndirect,
+    isNearReturn: ins.mnemonic === Mnemonic.Ret,
+    isInterruptReturn: ins.mnemonic === Mnemonic.Iretq || ins.mnemonic === Mnemonic.Iretd,
+    ...(ins.flowControl === FlowControl.IndirectBranch ? { indirectJumpForm: indirectJumpForm(bytes, offset) } : {}),
+  };
+}
+
+/**
  * Decodes instructions from one buffer of code that starts at `baseIp`.
  * Decoded instructions are cached by offset; call `free()` when done.
  */
-export class CodeDecoder {
+export class CodeDecoder implements InstructionSource {
   private readonly decoder: Decoder;
-  private readonly factory = new InstructionInfoFactory();
-  private readonly cache = new Map<number, DecodedInstruction | undefined>();
+  /** Reused for every decode: allocating (and freeing) one per instruction costs more than the decode. */
+  private readonly scratch = new Instruction();
+  private factory: InstructionInfoFactory | undefined;
+  private readonly shapes: InstructionShapes;
+  /** By offset: the instruction, null where none decodes, undefined where not decoded yet. */
+  private readonly cache: (DecodedInstruction | null | undefined)[];
+  /** Where the decoder stands: decoding on from there needs no repositioning (two wasm calls and a bigint). */
+  private position = 0;
 
   constructor(
     readonly bytes: Uint8Array,
     readonly baseIp: bigint,
+    shapes?: InstructionShapes,
   ) {
     this.decoder = new Decoder(64, bytes, DecoderOptions.None);
+    this.decoder.ip = baseIp;
+    this.shapes = shapes ?? new InstructionShapes();
+    this.cache = new Array<DecodedInstruction | null | undefined>(bytes.length);
   }
 
   /** The instruction at byte `offset` of the buffer; undefined when invalid or cut off by the end of the buffer. */
   at(offset: number): DecodedInstruction | undefined {
-    if (this.cache.has(offset)) return this.cache.get(offset);
-    const decoded = this.decode(offset);
-    this.cache.set(offset, decoded);
-    return decoded;
+    if (offset < 0 || offset >= this.bytes.length) return undefined;
+    let decoded = this.cache[offset];
+    if (decoded === undefined) {
+      decoded = this.decode(offset) ?? null;
+      this.cache[offset] = decoded;
+    }
+    return decoded ?? undefined;
   }
 
   private decode(offset: number): DecodedInstruction | undefined {
-    if (offset < 0 || offset >= this.bytes.length) return undefined;
-    this.decoder.position = offset;
-    this.decoder.ip = this.baseIp + BigInt(offset);
-    const ins = this.decoder.decode();
-    try {
-      if (ins.isInvalid) return undefined;
-      return {
-        ip: ins.ip,
-        length: ins.length,
-        mnemonic: ins.mnemonic,
-        stack: stackEffect(ins),
-        flow: controlFlow(ins),
-        writes: writtenRegisters(this.factory, ins),
-        isNearCall: ins.isCallNear || ins.isCallNearIndirect,
-        isNearReturn: ins.mnemonic === Mnemonic.Ret,
-        isInterruptReturn: ins.mnemonic === Mnemonic.Iretq || ins.mnemonic === Mnemonic.Iretd,
-        ...(ins.flowControl === FlowControl.IndirectBranch ? { indirectJumpForm: indirectJumpForm(this.bytes, offset) } : {}),
-      };
-    } finally {
-      ins.free();
+    if (offset !== this.position) {
+      this.decoder.position = offset;
+      this.decoder.ip = this.baseIp + BigInt(offset);
     }
+    const ins = this.scratch;
+    this.decoder.decodeOut(ins);
+    if (ins.isInvalid) {
+      // An invalid decode may have consumed any number of bytes: reposition next time.
+      this.position = -1;
+      return undefined;
+    }
+    const length = ins.length;
+    this.position = offset + length;
+    let shape = this.shapes.get(this.bytes, offset, length);
+    if (!shape) {
+      this.factory ??= new InstructionInfoFactory();
+      shape = shapeOf(this.factory, ins, this.bytes, offset);
+      this.shapes.add(this.bytes, offset, length, shape);
+    }
+    if (!shape.hasTarget) return shape;
+    return { ...shape, flow: { kind: shape.flow.kind, target: ins.nearBranchTarget } as ControlFlow };
   }
 
   free(): void {
     this.decoder.free();
-    this.factory.free();
+    this.scratch.free();
+    this.factory?.free();
   }
+}
+
+/** Instructions by byte offset from `baseIp`: a CodeDecoder, or a window onto one. */
+export interface InstructionSource {
+  readonly baseIp: bigint;
+  at(offset: number): DecodedInstruction | undefined;
+}
+
+/**
+ * The `length` bytes of `code` from `offset` on, as if decoded from a buffer of
+ * just those bytes: an instruction cut off by the window's end is undefined,
+ * exactly as a decoder over the shorter buffer would say. Lets a caller that
+ * looks at a few instructions (epilog recognition) reuse a function's decoder.
+ */
+export function codeWindow(code: InstructionSource, offset: number, length: number): InstructionSource {
+  return {
+    baseIp: code.baseIp + BigInt(offset),
+    at(o: number): DecodedInstruction | undefined {
+      if (o < 0 || o >= length) return undefined;
+      const ins = code.at(offset + o);
+      return ins && o + ins.length <= length ? ins : undefined;
+    },
+  };
 }
 
 /** Decodes with a CodeDecoder and frees it, for one-off uses. */

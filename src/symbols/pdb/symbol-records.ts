@@ -671,6 +671,18 @@ const MIN_RECORD_LENGTH = 2;
 const u16At = (d: Uint8Array, at: number): number => d[at]! | (d[at + 1]! << 8);
 const u32At = (d: Uint8Array, at: number): number => (d[at]! | (d[at + 1]! << 8) | (d[at + 2]! << 16) | (d[at + 3]! << 24)) >>> 0;
 
+/** An address range (offset, section, length) at `at`, as readRange reads it. */
+function rangeAt(d: Uint8Array, at: number): AddressRange {
+  return { segment: u16At(d, at + 4), offset: u32At(d, at), length: u16At(d, at + 6) };
+}
+
+/** The 4-byte gaps from `at` to `end` (a multiple of 4 apart), as readGaps reads them. */
+function gapsAt(d: Uint8Array, at: number, end: number): AddressGap[] {
+  const gaps: AddressGap[] = [];
+  for (let g = at; g < end; g += 4) gaps.push({ gapStartOffset: u16At(d, g), length: u16At(d, g + 2) });
+  return gaps;
+}
+
 /** The NUL-terminated name at `at`, decoded as CvReader.cstring does; undefined when no NUL comes before `end`. */
 function nameAt(d: Uint8Array, at: number, end: number): string | undefined {
   let nul = at;
@@ -681,7 +693,8 @@ function nameAt(d: Uint8Array, at: number, end: number): string | undefined {
 
 /**
  * The record kinds a large PDB holds by the ten thousand (procedures,
- * publics, data, procedure references), decoded straight from the bytes when
+ * publics, data, procedure references, and the scopes and variables inside
+ * procedures), decoded straight from the bytes when
  * the record holds all its fields and a terminated name: the same result as
  * `decodeBody`, without a reader and a DataView per field. Anything else
  * (other kinds, short or unterminated records) returns undefined and takes
@@ -751,6 +764,89 @@ function decodeCommon(d: Uint8Array, offset: number, recordSize: number, k: numb
         typeIndex: u32At(d, at),
         segment: u16At(d, at + 8),
         offset: u32At(d, at + 4),
+        name,
+      };
+    }
+    // A procedure's scope and variables: tens of thousands each in a large PDB's module streams.
+    case S.S_LOCAL: {
+      if (end - at < 6) return undefined;
+      const name = nameAt(d, at + 6, end);
+      if (name === undefined) return undefined;
+      const flags = u16At(d, at + 4);
+      return {
+        recordOffset: offset,
+        recordSize,
+        kindValue: k,
+        kind: 'S_LOCAL',
+        typeIndex: u32At(d, at),
+        flags,
+        isParam: (flags & LOCAL_FLAG_PARAM) !== 0,
+        isOptimizedOut: (flags & LOCAL_FLAG_OPTIMIZED_OUT) !== 0,
+        name,
+      };
+    }
+    case S.S_DEFRANGE_REGISTER: {
+      if (end - at < 12 || (end - at - 12) % 4 !== 0) return undefined;
+      return {
+        recordOffset: offset,
+        recordSize,
+        kindValue: k,
+        kind: 'S_DEFRANGE_REGISTER',
+        register: u16At(d, at),
+        mayHaveNoName: u16At(d, at + 2) !== 0,
+        range: rangeAt(d, at + 4),
+        gaps: gapsAt(d, at + 12, end),
+      };
+    }
+    case S.S_END:
+    case S.S_PROC_ID_END:
+    case S.S_INLINESITE_END:
+      return { recordOffset: offset, recordSize, kindValue: k, kind: symbolKindName(k) as ScopeEndSymbol['kind'] };
+    case S.S_INLINESITE:
+      if (end - at < 12) return undefined;
+      return {
+        recordOffset: offset,
+        recordSize,
+        kindValue: k,
+        kind: 'S_INLINESITE',
+        parent: u32At(d, at),
+        end: u32At(d, at + 4),
+        inlinee: u32At(d, at + 8),
+        annotations: d.subarray(at + 12, end),
+      };
+    case S.S_FRAMEPROC: {
+      if (end - at < 26) return undefined;
+      const flags = u32At(d, at + 22);
+      return {
+        recordOffset: offset,
+        recordSize,
+        kindValue: k,
+        kind: 'S_FRAMEPROC',
+        totalFrameBytes: u32At(d, at),
+        paddingFrameBytes: u32At(d, at + 4),
+        offsetToPadding: u32At(d, at + 8),
+        calleeSavedRegisterBytes: u32At(d, at + 12),
+        exceptionHandlerOffset: u32At(d, at + 16),
+        exceptionHandlerSection: u16At(d, at + 20),
+        flags,
+        localFramePointer: frameRegister((flags >>> 14) & 3),
+        paramFramePointer: frameRegister((flags >>> 16) & 3),
+      };
+    }
+    case S.S_BLOCK32: {
+      if (end - at < 18) return undefined;
+      const name = nameAt(d, at + 18, end);
+      if (name === undefined) return undefined;
+      return {
+        recordOffset: offset,
+        recordSize,
+        kindValue: k,
+        kind: 'S_BLOCK32',
+        parent: u32At(d, at),
+        end: u32At(d, at + 4),
+        codeSize: u32At(d, at + 8),
+        segment: u16At(d, at + 16),
+        offset: u32At(d, at + 12),
         name,
       };
     }

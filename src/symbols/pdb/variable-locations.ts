@@ -209,8 +209,39 @@ function assemble(active: readonly Fact[], offsets: readonly number[], byteSize:
   return pieces.length === 0 ? undefined : { kind: 'pieces', pieces };
 }
 
+/**
+ * One record placing the whole variable (most variables): its intervals,
+ * touching ones joined, which is what the general walk below gives, without
+ * its scan of every fact at every point. Undefined when the intervals are not
+ * sorted, disjoint and non-empty, which the general walk then handles.
+ */
+function singleFactRanges(fact: Fact, byteSize: number | undefined): ModelLocationRange[] | undefined {
+  const intervals = fact.intervals;
+  for (let i = 0; i < intervals.length; i++) {
+    const iv = intervals[i]!;
+    if (iv.endRva <= iv.startRva || (i > 0 && iv.startRva < intervals[i - 1]!.endRva)) return undefined;
+  }
+  const ranges: ModelLocationRange[] = [];
+  if (!fact.placed) return ranges;
+  for (const iv of intervals) {
+    const last = ranges[ranges.length - 1];
+    if (last && last.endRva === iv.startRva) {
+      last.endRva = iv.endRva;
+      continue;
+    }
+    const location = whole(fact.placed, byteSize);
+    if (!location) return [];
+    ranges.push({ startRva: iv.startRva, endRva: iv.endRva, location });
+  }
+  return ranges;
+}
+
 /** Facts to address-sorted, disjoint ranges, neighbours with the same location joined. */
 function rangesOf(facts: readonly Fact[], byteSize: number | undefined): ModelLocationRange[] {
+  if (facts.length === 1 && facts[0]!.offset === undefined) {
+    const single = singleFactRanges(facts[0]!, byteSize);
+    if (single) return single;
+  }
   const offsets = [...new Set(facts.filter((f) => f.offset !== undefined).map((f) => f.offset!))].sort((a, b) => a - b);
   const points = [...new Set(facts.flatMap((f) => f.intervals.flatMap((i) => [i.startRva, i.endRva])))].sort((a, b) => a - b);
   const ranges: ModelLocationRange[] = [];
