@@ -3,7 +3,7 @@
 
 NODE_DEPS := node_modules/.package-lock.json
 
-.PHONY: all deps build stub test unit e2e demo bench clean typecheck
+.PHONY: all deps build stub test unit e2e demo bench clean typecheck reliability soak recordings
 
 all: build stub
 
@@ -37,6 +37,19 @@ demo: deps build stub
 bench: deps build stub
 	node bench/pdb-load/run.js
 	node bench/gdb-ops/run.js --write-doc
+
+# The recorded stub sessions test/replay-recordings.test.ts replays without QEMU
+# (regenerate after a change to what josgdb sends or answers; docs/recording.md).
+recordings: deps build stub
+	node test/recordings/regenerate.js
+
+# Fault scenarios, RSP fuzz, security and a short soak, with a table of figures (docs/reliability.md).
+reliability: deps build stub
+	node scripts/reliability.mjs
+
+# The same with the full soak: 10,000 stepi and 1,000 breakpoint hits through gdb.
+soak: deps build stub
+	node scripts/reliability.mjs --soak
 
 clean:
 	rm -rf dist dist-check

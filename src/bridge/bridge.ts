@@ -12,7 +12,7 @@ import type { Link } from '../link/link';
 import { openLink } from '../link/open';
 import { KernelClient } from '../target/client';
 import type { KernelInfo } from '../target/messages';
-import { GdbServer } from './gdb-server';
+import { GdbServer, type RspTap } from './gdb-server';
 import { KernelTarget } from './kernel-target';
 import { LinkRecovery } from './link-recovery';
 import { PacketLog } from './packet-log';
@@ -43,6 +43,10 @@ export interface BridgeOptions {
   symbols?: SymbolOptions;
   /** Retry delays of the link recovery (tests shorten them). */
   reconnectDelayMs?: { initial: number; max: number };
+  /** Opens the target link instead of `openLink(target)` (throttled, recorded or replayed links); also used to reopen it. */
+  openTarget?: () => Promise<Link>;
+  /** Sees every byte on each debugger connection (`--record`, replay checks). */
+  rspTap?: RspTap;
 }
 
 export interface SymbolOptions {
@@ -76,7 +80,7 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
     if (packetLog) link.onData((chunk) => packetLog.write('target', 'in', chunk.toString('hex')));
     return link;
   };
-  const open = async () => logLink(await openLink(options.target, { baud: options.baud }));
+  const open = async () => logLink(await (options.openTarget ? options.openTarget() : openLink(options.target, { baud: options.baud })));
 
   const link = await open();
   const client = new KernelClient(link, {
@@ -130,6 +134,19 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
           log: log.child({ layer: 'target' }),
           initialDelayMs: options.reconnectDelayMs?.initial,
           maxDelayMs: options.reconnectDelayMs?.max,
+          // A rebooted machine: forget the old boot (nothing of it survives, not even
+          // the breakpoints gdb will insert again) and handshake with the new one.
+          onRebooted: async () => {
+            session.rebooted();
+            client.forgetConnection('the kernel rebooted');
+            try {
+              const again = await client.connect({ handshakeTimeoutMs: options.handshakeTimeoutMs, onNoise: options.onNoise });
+              log.info(`target connected again after a reboot, image at 0x${again.imageBase.toString(16)}`);
+            } catch (err) {
+              log.error(`the rebooted target did not handshake: ${errorMessage(err)}`);
+              target.endSession(`no handshake after the reboot: ${errorMessage(err)}`);
+            }
+          },
         });
 
   // After `kill` on a target with reset, the machine reboots: handshake with the
@@ -159,6 +176,7 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
     log: log.child({ layer: 'gdb' }),
     linkDescription: link.description,
     packetLog,
+    tap: options.rspTap,
     setLogLevel: (level) => {
       if (!(level in log.levels.values)) return false;
       log.level = level;

@@ -8,7 +8,7 @@
 import net from 'net';
 import type { Logger } from 'pino';
 import { errorMessage, JosgdbError } from '../common/errors';
-import { RspConnection } from '../rsp';
+import { RspConnection, type RspStream } from '../rsp';
 import { GdbHandlers } from './gdb-handlers';
 import type { PacketLog } from './packet-log';
 import type { HostFiles } from './host-files';
@@ -29,6 +29,27 @@ export interface GdbServerOptions {
   symbols?: SymbolLookup;
   /** The image and PDB loaded for the target: lldb is told where the image file is (see GdbHandlerContext.image). */
   image?: LoadedSymbols;
+  /** Sees every byte of each debugger connection (`--record`, replay checks). */
+  tap?: RspTap;
+}
+
+/** Every byte on a debugger connection: `rx` from the debugger, `tx` to it. */
+export interface RspTap {
+  connected(peer: string): void;
+  data(dir: 'rx' | 'tx', bytes: Buffer): void;
+  closed(error?: string): void;
+}
+
+function tapped(socket: net.Socket, tap: RspTap): RspStream {
+  return {
+    write: (data: Buffer) => {
+      tap.data('tx', data);
+      return socket.write(data);
+    },
+    on: (event: string, listener: (arg?: never) => void) =>
+      event === 'data' ? socket.on('data', (chunk: Buffer) => (tap.data('rx', chunk), listener(chunk as never))) : socket.on(event, listener),
+    destroy: () => socket.destroy(),
+  } as RspStream;
 }
 
 export class GdbServer {
@@ -91,7 +112,9 @@ export class GdbServer {
     }
     log.info(`debugger connected from ${peer}`);
     this.options.symbolFile?.files.reset();
-    const conn = new RspConnection(socket, {
+    const tap = this.options.tap;
+    tap?.connected(peer);
+    const conn = new RspConnection(tap ? tapped(socket, tap) : socket, {
       trace: packetLog ? (dir, text) => packetLog.write('gdb', dir, text) : undefined,
     });
     let closeAfterReply = false;
@@ -121,6 +144,7 @@ export class GdbServer {
     });
     conn.onInterrupt(() => void handlers.interrupt());
     conn.onClose((err) => {
+      tap?.closed(err?.message);
       handlers.dispose();
       if (err) log.warn(`debugger connection from ${peer} failed: ${err.message}`);
       else log.info(`debugger from ${peer} disconnected`);

@@ -12,7 +12,7 @@
  * nobody asked for); the user's Ctrl-C does it on a target with break-in.
  */
 import type { Logger } from 'pino';
-import { sleep } from '../common/async';
+import { sleep, withTimeout } from '../common/async';
 import { errorMessage } from '../common/errors';
 import type { Link } from '../link/link';
 import type { AssertEvent, KernelClient, KernelState, StopEvent } from '../target/client';
@@ -26,6 +26,16 @@ export interface LinkRecoveryOptions {
   /** First retry delay; it doubles up to maxDelayMs. */
   initialDelayMs?: number;
   maxDelayMs?: number;
+  /**
+   * A kernel last seen stopped must answer a CPUID probe once the link is back; one
+   * that does not has rebooted (QEMU restarted, a power cycle) and waits for `josx`.
+   * Called then: the bridge forgets the old boot and handshakes with the new one.
+   */
+  onRebooted?: () => Promise<void>;
+  /** How long the probe waits (default 3 s). */
+  probeMs?: number;
+  /** How long the line must be quiet after a reconnect to a stopped kernel (default 50 ms). */
+  quietMs?: number;
 }
 
 interface LastSeen {
@@ -60,6 +70,15 @@ export class LinkRecovery {
     }
   }
 
+  private async answersProbe(): Promise<boolean> {
+    try {
+      await withTimeout(this.options.client.cpuid(0, 0), this.options.probeMs ?? 3000, 'CPUID probe');
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
   private async recover(reason: string): Promise<void> {
     const { client, target, log } = this.options;
     const seen = this.lastSeen;
@@ -79,7 +98,28 @@ export class LinkRecovery {
           link.close();
           break;
         }
+        if (seen.state !== 'running') {
+          // A kernel in its stop loop sends nothing unasked, but the link may have
+          // dropped in the middle of a reply: the rest of it arrives now (QEMU keeps
+          // what it could not send, a UART's FIFO drains). It would be read as
+          // garbage at best and as a header announcing a long body at worst, so it
+          // is discarded until the line is quiet, before anything is asked.
+          const gated = new QuietGate(link);
+          const discarded = await gated.drain(this.options.quietMs ?? 50, 10_000);
+          if (discarded > 0) log.warn(`discarded ${discarded} bytes the kernel was still sending when the link dropped (an interrupted reply)`);
+          link = gated;
+        }
         await client.replaceLink(link, { state: seen.state, lastStop: seen.stop, lastAssert: seen.assertion });
+        if (seen.state === 'stopped' && this.options.onRebooted && !(await this.answersProbe())) {
+          log.warn(`the kernel on ${client.description} no longer answers as a stopped kernel: it rebooted; handshaking with the new boot`);
+          target.notify(
+            'josgdb: the target rebooted while the link was down; the old boot\'s breakpoints and state are gone. Handshaking with the new boot: its first stop (at main) is the new state.',
+          );
+          this.lastSeen = undefined;
+          await this.options.onRebooted();
+          log.info(`handshook with the new boot on ${client.description}`);
+          return;
+        }
         log.info(`target link ${client.description} restored after ${attempt} attempt(s); the kernel was last seen ${seen.state}`);
         target.notify(`josgdb: target link restored; the kernel was last seen ${seen.state}`);
         return;
@@ -93,5 +133,65 @@ export class LinkRecovery {
       delay = Math.min(delay * 2, maxDelay);
     }
     target.endSession(reason);
+  }
+}
+
+/**
+ * A reopened link whose incoming bytes are thrown away until the line has been
+ * quiet for a while; afterwards it passes everything on (bytes that arrive before
+ * anyone listens are kept for the first listener).
+ */
+class QuietGate implements Link {
+  private readonly dataCbs: ((chunk: Buffer) => void)[] = [];
+  private early: Buffer[] = [];
+  private draining = true;
+  private lastData = Date.now();
+  private discarded = 0;
+
+  constructor(private readonly inner: Link) {
+    inner.onData((chunk) => {
+      if (this.draining) {
+        this.discarded += chunk.length;
+        this.lastData = Date.now();
+        return;
+      }
+      if (this.dataCbs.length === 0) this.early.push(chunk);
+      for (const cb of this.dataCbs) cb(chunk);
+    });
+  }
+
+  get description(): string {
+    return this.inner.description;
+  }
+  get closed(): boolean {
+    return this.inner.closed;
+  }
+
+  /** Resolves with the number of bytes thrown away once nothing came for `quietMs` (or after `maxMs`). */
+  async drain(quietMs: number, maxMs: number): Promise<number> {
+    const started = Date.now();
+    while (!this.inner.closed && Date.now() - this.lastData < quietMs && Date.now() - started < maxMs) {
+      await sleep(Math.max(10, quietMs - (Date.now() - this.lastData)));
+    }
+    this.draining = false;
+    return this.discarded;
+  }
+
+  write(data: Buffer): void {
+    this.inner.write(data);
+  }
+  close(): void {
+    this.inner.close();
+  }
+  onClose(cb: (err?: Error) => void): void {
+    this.inner.onClose(cb);
+  }
+  onData(cb: (chunk: Buffer) => void): void {
+    this.dataCbs.push(cb);
+    if (this.dataCbs.length === 1 && this.early.length > 0) {
+      const early = this.early;
+      this.early = [];
+      for (const chunk of early) cb(chunk);
+    }
   }
 }

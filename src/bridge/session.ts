@@ -291,6 +291,21 @@ export class Session {
     const reset = this.target.reset;
     if (!reset) throw new JosgdbError('UNSUPPORTED', 'the target cannot be reset (no "reset" extension)');
     if (this.state === 'disconnected') throw new JosgdbError('LINK_CLOSED', 'the target is not connected');
+    this.forgetBoot();
+    await reset.call(this.target);
+  }
+
+  /**
+   * The machine rebooted on its own (QEMU killed and started again, a power cycle):
+   * found when a kernel last seen stopped no longer answers after the link came back.
+   * Everything of the old boot is forgotten as for a reset; the bridge handshakes
+   * again and the new boot's first stop ends the `resetting` state.
+   */
+  rebooted(): void {
+    this.forgetBoot();
+  }
+
+  private forgetBoot(): void {
     this.breakpoints.clear();
     this.hwSlots.fill(undefined);
     this.kernelBreakpoints.markUnknown();
@@ -303,7 +318,6 @@ export class Session {
     this.stoppedByOwnStep = false;
     this.state = 'resetting';
     this.emitState('resetting');
-    await reset.call(this.target);
   }
 
   /**

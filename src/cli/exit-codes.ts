@@ -12,6 +12,8 @@ export const ExitCode = {
   TARGET_UNREACHABLE: 4,
   HANDSHAKE_TIMEOUT: 5,
   TARGET_LOST: 6,
+  /** josgdb replay: the new session differs from the recording. */
+  REPLAY_DIVERGED: 7,
 } as const;
 
 export function exitCodeFor(err: unknown): number {

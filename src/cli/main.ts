@@ -9,6 +9,7 @@ import { hideBin } from 'yargs/helpers';
 import { errorMessage, isJosgdbError } from '../common/errors';
 
 import { demoCommand } from './demo-command';
+import { replayCommand } from './replay-command';
 import { serveCommand } from './serve-command';
 import { symbolsCommand } from './symbols-command';
 import { exitCodeFor } from './exit-codes';
@@ -20,7 +21,8 @@ export async function main(argv: string[]): Promise<void> {
     .command(serveCommand)
     .command(demoCommand)
     .command(symbolsCommand)
-    .demandCommand(1, 'name a command: serve, demo or symbols (josgdb --help lists them)')
+    .command(replayCommand)
+    .demandCommand(1, 'name a command: serve, replay, demo or symbols (josgdb --help lists them)')
     .strict()
     .env('JOSGDB')
     .completion('completion', 'print a shell completion script')

@@ -7,8 +7,12 @@ import type { CommandModule } from 'yargs';
 import { JosgdbError } from '../common/errors';
 import { startBridge } from '../bridge/bridge';
 import { defaultSnapshotPath } from '../bridge/session-snapshot';
+import { BaudCheck, wrongBaudHint } from '../link/baud-check';
+import { openLink, parseLinkSpec, parseThrottle } from '../link/open';
+import { SessionRecorder } from '../recording/session-recorder';
 import { isLoopback, parseListenAddress } from './listen-address';
 import { createLogger, LOG_LEVELS, type LogLevel } from './logging';
+import { josgdbVersion } from './version';
 
 interface ServeArgs {
   target: string;
@@ -24,6 +28,8 @@ interface ServeArgs {
   image?: string;
   pdb?: string;
   'symbol-path'?: string[];
+  record?: string;
+  throttle?: string;
 }
 
 export const serveCommand: CommandModule<object, ServeArgs> = {
@@ -34,7 +40,9 @@ export const serveCommand: CommandModule<object, ServeArgs> = {
       .option('target', {
         type: 'string',
         demandOption: true,
-        describe: 'the target link: tcp:HOST:PORT (QEMU -serial tcp:...,server=on,nodelay=on), unix:PATH, serial:DEVICE[:BAUD] or /dev/ttyUSB0',
+        describe:
+          'the target link: tcp:HOST:PORT (QEMU -serial tcp:...,server=on,nodelay=on), tcp-listen:HOST:PORT (QEMU -serial tcp:HOST:PORT connects), ' +
+          'unix:PATH, serial:DEVICE[:BAUD] or /dev/ttyUSB0 (a pty from QEMU -serial pty too), then options such as ,8N1 ,flow=rtscts ,throttle=BAUD (docs/hardware.md)',
       })
       .option('listen', { type: 'string', default: '127.0.0.1:1234', describe: 'where gdb connects: HOST:PORT' })
       .option('allow-remote', { type: 'boolean', default: false, describe: 'allow --listen on a non-loopback address' })
@@ -54,10 +62,20 @@ export const serveCommand: CommandModule<object, ServeArgs> = {
       .option('image', { type: 'string', describe: "the kernel's PE image (e.g. BOOTX64.EFI): gdb gets its names and source lines with no setup" })
       .option('pdb', { type: 'string', describe: "the image's PDB (default: the path the image records, next to the image, --symbol-path, the cache)" })
       .option('symbol-path', { type: 'string', array: true, describe: 'directories to search for the PDB (flat or symbol-store layout)' })
+      .option('record', {
+        type: 'string',
+        describe: 'record every byte of both links, timestamped, to this file (gzip; josgdb replay FILE plays it back; docs/recording.md)',
+      })
+      .option('throttle', {
+        type: 'string',
+        describe: 'pace the target link like a UART: BAUD[,JITTER_MS] (e.g. 115200,2), to try a real line over a fast socket',
+      })
       .option('reconnect', { type: 'boolean', default: true, describe: 'reopen a dropped target link and carry on (--no-reconnect to exit instead)' })
       .example('$0 serve --target tcp:127.0.0.1:5555', 'QEMU started with -serial tcp:127.0.0.1:5555,server=on,wait=off,nodelay=on')
       .example('$0 serve --target /dev/ttyUSB0 --baud 115200', 'a real machine on a USB serial adapter')
       .example('$0 serve --target tcp:127.0.0.1:5555 --image build/BOOTX64.EFI', 'with symbols: gdb needs no file argument')
+      .example('$0 serve --target serial:/dev/ttyUSB0:115200,8N1', 'stub-uefi on a real machine (COM2, 115200 baud)')
+      .example('$0 serve --target tcp:127.0.0.1:5555 --record bug.josrec', 'record the session to attach to a bug report')
       .example('$0 serve --target tcp:127.0.0.1:5555 --attach', 'restart the bridge while the kernel stays connected')
       .example('gdb -ex "target remote 127.0.0.1:1234"', 'then, in another terminal, attach gdb'),
   handler: async (args) => {
@@ -72,15 +90,53 @@ export const serveCommand: CommandModule<object, ServeArgs> = {
       }
       log.warn(`listening on ${listen.host}: every host that can reach this port can control the target`);
     }
+    const throttle = args.throttle !== undefined ? parseThrottle(args.throttle) : undefined;
+    const spec = parseLinkSpec(args.target, { baud: args.baud });
+    const recorder = args.record
+      ? new SessionRecorder(
+          args.record,
+          {
+            target: args.target,
+            listen: args.listen,
+            ...(args.baud !== undefined ? { baud: args.baud } : {}),
+            ...(args.throttle !== undefined ? { throttle: args.throttle } : {}),
+            ...(args.image !== undefined ? { image: args.image } : {}),
+            ...(args.pdb !== undefined ? { pdb: args.pdb } : {}),
+            attach: args.attach,
+            reconnect: args.reconnect,
+          },
+          josgdbVersion(),
+          (message) => log.warn(message),
+        )
+      : undefined;
+    if (recorder) log.info(`recording both links to ${args.record}`);
+    const baudCheck = spec.kind === 'serial' ? new BaudCheck() : undefined;
+    let onListeningLogged = false;
+    const openTarget = async () => {
+      const link = await openLink(args.target, {
+        baud: args.baud,
+        throttle,
+        onListening: (where) => {
+          if (!onListeningLogged) log.info(`waiting for the target to connect to ${where} (QEMU -serial tcp:${where})`);
+          onListeningLogged = true;
+        },
+      });
+      return recorder ? recorder.target(link) : link;
+    };
     const bridge = await startBridge({
       target: args.target,
+      openTarget,
+      rspTap: recorder?.rsp,
       listenHost: listen.host,
       listenPort: listen.port,
       log,
       baud: args.baud,
       packetLogPath: args['packet-log'],
       handshakeTimeoutMs: args['handshake-timeout'] * 1000,
-      onNoise: (line) => log.debug({ channel: 'pre-handshake' }, line),
+      onNoise: (line) => {
+        log.debug({ channel: 'pre-handshake' }, line);
+        if (baudCheck?.feed(line)) log.warn(wrongBaudHint(args.target));
+      },
       stateFile: args['state-file'] ?? defaultSnapshotPath(args.target),
       attach: args.attach,
       reconnect: args.reconnect,
@@ -88,12 +144,20 @@ export const serveCommand: CommandModule<object, ServeArgs> = {
         args.image !== undefined || args.pdb !== undefined
           ? { image: args.image, pdb: args.pdb, symbolPath: args['symbol-path'] }
           : undefined,
+    }).catch(async (err: unknown) => {
+      await recorder?.close();
+      throw err;
     });
+    let shuttingDown = false;
     await new Promise<void>((resolve) => {
-      const stop = () => resolve();
+      const stop = () => {
+        shuttingDown = true;
+        resolve();
+      };
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);
       void bridge.targetLost.then((reason) => {
+        if (shuttingDown) return;
         log.error(`the target link ${args.target} is gone (${reason}); restart josgdb when the target is back (with --attach if the kernel kept running)`);
         resolve();
       });
@@ -101,5 +165,9 @@ export const serveCommand: CommandModule<object, ServeArgs> = {
     log.info('shutting down: releasing the target');
     await bridge.session.release({ resume: true }).catch(() => undefined);
     await bridge.close();
+    if (recorder) {
+      await recorder.close();
+      log.info(`recording written to ${args.record}`);
+    }
   },
 };

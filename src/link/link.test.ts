@@ -7,7 +7,7 @@ import * as path from 'path';
 import { isJosgdbError } from '../common/errors';
 import type { Link } from './link';
 import { linkPair } from './memory';
-import { describeLinkSpec, openLink, parseLinkSpec } from './open';
+import { describeLinkSpec, openLink, parseLinkSpec, parseThrottle } from './open';
 import { readRecording, recordLink } from './recorder';
 import { openTcpLink } from './tcp';
 import { throttleLink } from './throttle';
@@ -140,7 +140,7 @@ describe('serial', () => {
   it('explains a missing device', async () => {
     const [code, message] = await codeOf(openLink('/dev/josgdb-no-such-tty'));
     expect(code).toBe('LINK_UNREACHABLE');
-    expect(message).toBe('no serial device at /dev/josgdb-no-such-tty');
+    expect(message).toBe('no serial device at /dev/josgdb-no-such-tty (unplugged? for a USB adapter see ls /dev/serial/by-id)');
   });
 });
 
@@ -165,6 +165,74 @@ describe('parseLinkSpec', () => {
   });
   it.each(['tcp:host:99999', 'tcp:host:x', 'unix:', 'bogus', 'ftp://x'])('refuses %s naming the accepted forms', (spec) => {
     expect(() => parseLinkSpec(spec)).toThrow(/expected tcp:HOST:PORT/);
+  });
+  it.each([
+    ['tcp-listen:127.0.0.1:5555', { kind: 'tcp-listen', host: '127.0.0.1', port: 5555 }],
+    ['tcp-listen:5555', { kind: 'tcp-listen', host: '127.0.0.1', port: 5555 }],
+    ['/dev/pts/3', { kind: 'serial', path: '/dev/pts/3', baud: 38400 }],
+    ['/dev/ttyUSB0:115200', { kind: 'serial', path: '/dev/ttyUSB0', baud: 115200 }],
+    ['COM4:57600', { kind: 'serial', path: 'COM4', baud: 57600 }],
+    [
+      'serial:/dev/ttyUSB0:115200,8N1',
+      { kind: 'serial', path: '/dev/ttyUSB0', baud: 115200, serial: { dataBits: 8, parity: 'none', stopBits: 1 } },
+    ],
+    [
+      '/dev/ttyS1,7E2,flow=rtscts',
+      { kind: 'serial', path: '/dev/ttyS1', baud: 38400, serial: { dataBits: 7, parity: 'even', stopBits: 2, flow: 'rtscts' } },
+    ],
+    [
+      'serial:COM3:9600,databits=8,parity=odd,stopbits=1.5,flow=xonxoff',
+      { kind: 'serial', path: 'COM3', baud: 9600, serial: { dataBits: 8, parity: 'odd', stopBits: 1.5, flow: 'xonxoff' } },
+    ],
+    ['tcp:127.0.0.1:5555,throttle=115200', { kind: 'tcp', host: '127.0.0.1', port: 5555, throttle: { baud: 115200 } }],
+    ['unix:/tmp/q.sock,throttle=38400,jitter=2.5', { kind: 'unix', path: '/tmp/q.sock', throttle: { baud: 38400, jitterMs: 2.5 } }],
+  ])('options: %s', (spec, want) => {
+    expect(parseLinkSpec(spec)).toEqual(want);
+    expect(parseLinkSpec(describeLinkSpec(parseLinkSpec(spec)))).toEqual(want);
+  });
+  it.each([
+    ['tcp:127.0.0.1:5555,8N1', /8N1 applies to serial devices only/],
+    ['/dev/ttyS0,parity=maybe', /parity must be none, even, odd, mark or space, not "maybe"/],
+    ['/dev/ttyS0,databits=9', /databits must be 5, 6, 7 or 8/],
+    ['/dev/ttyS0,flow=hw', /flow must be none, rtscts or xonxoff/],
+    ['/dev/ttyS0,speed=9600', /unknown option "speed"/],
+    ['tcp:5555,jitter=2', /jitter needs throttle=BAUD/],
+  ])('refuses %s', (spec, why) => {
+    expect(() => parseLinkSpec(spec)).toThrow(why);
+  });
+  it('parses --throttle BAUD[,JITTER_MS]', () => {
+    expect(parseThrottle('115200')).toEqual({ baud: 115200 });
+    expect(parseThrottle('115200,2')).toEqual({ baud: 115200, jitterMs: 2 });
+    expect(() => parseThrottle('fast')).toThrow('--throttle "fast": expected BAUD or BAUD,JITTER_MS, e.g. 115200 or 115200,2');
+  });
+});
+
+describe('tcp-listen', () => {
+  it('waits for the target to connect, then carries bytes both ways', async () => {
+    const port = await freePort();
+    let listening = '';
+    const opening = openLink(`tcp-listen:127.0.0.1:${port}`, { onListening: (w) => (listening = w) });
+    for (let i = 0; i < 50 && !listening; i++) await sleep(5);
+    expect(listening).toBe(`127.0.0.1:${port}`);
+    const qemu = net.connect({ host: '127.0.0.1', port });
+    const link = await opening;
+    expect(link.description).toMatch(new RegExp(`^tcp-listen:127.0.0.1:${port} \\(target at 127.0.0.1:\\d+\\)$`));
+    const r = collect(link);
+    qemu.write('kernel');
+    const got: Buffer[] = [];
+    qemu.on('data', (d) => got.push(d));
+    link.write(Buffer.from('josx'));
+    for (let i = 0; i < 100 && (r.data().length < 6 || got.length === 0); i++) await sleep(5);
+    expect(r.data().toString()).toBe('kernel');
+    expect(Buffer.concat(got).toString()).toBe('josx');
+    qemu.destroy();
+    await r.closed;
+  });
+  it('gives up after the accept timeout naming the QEMU option', async () => {
+    const port = await freePort();
+    const [code, message] = await codeOf(openLink(`tcp-listen:127.0.0.1:${port}`, { connectTimeoutMs: 50 }));
+    expect(code).toBe('LINK_UNREACHABLE');
+    expect(message).toBe(`no target connected to 127.0.0.1:${port} within 50 ms: is QEMU running with -serial tcp:127.0.0.1:${port}?`);
   });
 });
 
@@ -205,5 +273,23 @@ describe('throttleLink', () => {
     for (let i = 0; i < 100 && rb.data().length < 2; i++) await sleep(5);
     expect(rb.data().toString()).toBe('ok');
     slow.close();
+  });
+  it('applies a throttle from the spec or the option', async () => {
+    const server = net.createServer((sock) => sock.on('data', (d) => sock.write(d)));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as net.AddressInfo).port;
+    const a = await openLink(`tcp:127.0.0.1:${port},throttle=9600,jitter=30`);
+    expect(a.description).toBe(`throttled to 9600 baud (jitter 30 ms): tcp:127.0.0.1:${port}`);
+    const b = await openLink(`tcp:127.0.0.1:${port}`, { throttle: { baud: 115200 } });
+    expect(b.description).toBe(`throttled to 115200 baud: tcp:127.0.0.1:${port}`);
+    const r = collect(b);
+    b.write(Buffer.from('x'.repeat(1152)));
+    const t0 = Date.now();
+    while (r.data().length < 1152) await sleep(5);
+    // 1152 bytes at 11,520 bytes/s: about 100 ms each way, the two directions overlapping
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(90);
+    a.close();
+    b.close();
+    await new Promise<void>((res) => server.close(() => res()));
   });
 });

@@ -1,9 +1,13 @@
 /**
  * Serial device link (a USB UART, /dev/ttyS0, or a pty such as QEMU's `-serial pty`),
- * 8N1 at the given baud. josx64 programs COM1 to 38400 baud (divisor 3), so that is
- * the default. Uses the `serialport` package (its native binding ships prebuilt in
- * the npm package); it is loaded only when a serial link is opened.
+ * 8N1 at the given baud unless told otherwise. josx64 programs COM1 to 38400 baud
+ * (divisor 3), so that is the default. Uses the `serialport` package (its native
+ * binding ships prebuilt in the npm package); it is loaded only when a serial link
+ * is opened. The port is opened exclusively (TIOCEXCL): a second josgdb, minicom or
+ * screen on the same device is refused instead of stealing half the bytes; closing
+ * the link (or josgdb exiting) releases it.
  */
+import * as fs from 'fs';
 import type { SerialPort as SerialPortType } from 'serialport';
 import { JosgdbError } from '../common/errors';
 import type { Link } from './link';
@@ -11,13 +15,44 @@ import { BaseLink } from './link';
 
 export const DEFAULT_BAUD = 38400;
 
-function explain(err: Error, path: string): JosgdbError {
-  const m = err.message;
-  if (/no such file|ENOENT/i.test(m)) return new JosgdbError('LINK_UNREACHABLE', `no serial device at ${path}`);
-  if (/permission denied|EACCES/i.test(m)) {
-    return new JosgdbError('LINK_UNREACHABLE', `permission denied opening ${path}: is your user in the dialout group?`);
+/** The line settings besides the baud rate; unset fields mean 8N1 without flow control. */
+export interface SerialSettings {
+  dataBits?: 5 | 6 | 7 | 8;
+  parity?: 'none' | 'even' | 'odd' | 'mark' | 'space';
+  stopBits?: 1 | 1.5 | 2;
+  flow?: 'none' | 'rtscts' | 'xonxoff';
+}
+
+/** The group that owns a device node (dialout on Debian, uucp on Arch), for the permission hint. */
+export function deviceGroup(path: string): string | undefined {
+  try {
+    const gid = fs.statSync(path).gid;
+    for (const line of fs.readFileSync('/etc/group', 'utf8').split('\n')) {
+      const [name, , id] = line.split(':');
+      if (Number(id) === gid) return name;
+    }
+  } catch {
+    // no such device, or no /etc/group (Windows)
   }
-  if (/busy|EBUSY|lock/i.test(m)) return new JosgdbError('LINK_UNREACHABLE', `${path} is in use by another program`);
+  return undefined;
+}
+
+export function explainSerialError(err: Error, path: string): JosgdbError {
+  const m = err.message;
+  if (/no such file|ENOENT/i.test(m)) return new JosgdbError('LINK_UNREACHABLE', `no serial device at ${path} (unplugged? for a USB adapter see ls /dev/serial/by-id)`);
+  if (/permission denied|EACCES/i.test(m)) {
+    const group = deviceGroup(path) ?? 'dialout';
+    return new JosgdbError(
+      'LINK_UNREACHABLE',
+      `permission denied opening ${path}: it belongs to the group "${group}"; join it with "sudo usermod -aG ${group} $USER" and log in again`,
+    );
+  }
+  if (/busy|EBUSY|lock|resource temporarily unavailable|EAGAIN/i.test(m)) {
+    return new JosgdbError(
+      'LINK_UNREACHABLE',
+      `${path} is busy: another program has it open (another josgdb, minicom, screen, ModemManager?); "fuser ${path}" names it`,
+    );
+  }
   return new JosgdbError('LINK_UNREACHABLE', `cannot open ${path}: ${m}`);
 }
 
@@ -32,8 +67,17 @@ class SerialLink extends BaseLink {
     port.on('error', (err: Error) => {
       lastError = err;
     });
-    port.on('close', () => {
-      this.emitClose(lastError ? new JosgdbError('LINK_CLOSED', `${description}: ${lastError.message}`) : undefined);
+    port.on('close', (err?: Error & { disconnected?: boolean }) => {
+      const why = err ?? lastError;
+      if (!why) return this.emitClose();
+      this.emitClose(
+        new JosgdbError(
+          'LINK_CLOSED',
+          err?.disconnected || /EIO|disconnected|ENXIO|ENODEV/i.test(why.message)
+            ? `${description}: the device went away (unplugged?): ${why.message}`
+            : `${description}: ${why.message}`,
+        ),
+      );
     });
   }
 
@@ -49,17 +93,34 @@ class SerialLink extends BaseLink {
   }
 }
 
-export function openSerialLink(path: string, baud: number = DEFAULT_BAUD): Promise<Link> {
+export function openSerialLink(path: string, baud: number = DEFAULT_BAUD, settings: SerialSettings = {}): Promise<Link> {
   if (!Number.isInteger(baud) || baud <= 0) {
     return Promise.reject(new JosgdbError('BAD_ARGUMENT', `bad baud rate ${baud}`));
   }
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { SerialPort } = require('serialport') as typeof import('serialport');
   return new Promise<Link>((resolve, reject) => {
-    const port = new SerialPort({ path, baudRate: baud, dataBits: 8, parity: 'none', stopBits: 1, autoOpen: false });
+    const dataBits = settings.dataBits ?? 8;
+    const parity = settings.parity ?? 'none';
+    const stopBits = settings.stopBits ?? 1;
+    const flow = settings.flow ?? 'none';
+    const port = new SerialPort({
+      path,
+      baudRate: baud,
+      dataBits,
+      parity,
+      stopBits,
+      rtscts: flow === 'rtscts',
+      xon: flow === 'xonxoff',
+      xoff: flow === 'xonxoff',
+      lock: true,
+      autoOpen: false,
+    });
+    const frame = `${dataBits}${parity[0].toUpperCase()}${stopBits}`;
+    const extra = frame !== '8N1' || flow !== 'none' ? ` ${frame}${flow !== 'none' ? ` ${flow}` : ''}` : '';
     port.open((err) => {
-      if (err) reject(explain(err, path));
-      else resolve(new SerialLink(port, `${path} at ${baud} baud`));
+      if (err) reject(explainSerialError(err, path));
+      else resolve(new SerialLink(port, `${path} at ${baud} baud${extra}`));
     });
   });
 }

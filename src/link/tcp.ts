@@ -56,3 +56,50 @@ export function openTcpLink(host: string, port: number, opts: TcpLinkOptions = {
     });
   });
 }
+
+export interface TcpListenOptions {
+  /** Give up when no target connected within this long (default: wait for ever). */
+  acceptTimeoutMs?: number;
+  onListening?: (where: string) => void;
+}
+
+/**
+ * The other way round, for QEMU's `-serial tcp:HOST:PORT` without `server`: josgdb
+ * listens and the first connection becomes the link. The listening socket is
+ * closed at once, so a reopen after a drop listens afresh (QEMU started with
+ * `reconnect=1` connects again).
+ */
+export function openTcpListenLink(host: string, port: number, opts: TcpListenOptions = {}): Promise<Link> {
+  return new Promise<Link>((resolve, reject) => {
+    const server = net.createServer();
+    let timer: NodeJS.Timeout | undefined;
+    server.once('error', (err: NodeJS.ErrnoException) => {
+      if (timer) clearTimeout(timer);
+      reject(
+        new JosgdbError(
+          'LINK_UNREACHABLE',
+          err.code === 'EADDRINUSE'
+            ? `cannot listen for the target on ${host}:${port}: the port is in use`
+            : `cannot listen for the target on ${host}:${port}: ${err.message}`,
+        ),
+      );
+    });
+    server.once('connection', (socket) => {
+      if (timer) clearTimeout(timer);
+      server.close();
+      socket.setNoDelay(true);
+      resolve(new SocketLink(socket, `tcp-listen:${host}:${port} (target at ${socket.remoteAddress}:${socket.remotePort})`));
+    });
+    server.listen(port, host, () => {
+      const a = server.address() as net.AddressInfo;
+      opts.onListening?.(`${a.address}:${a.port}`);
+      if (opts.acceptTimeoutMs !== undefined) {
+        timer = setTimeout(() => {
+          server.close();
+          reject(new JosgdbError('LINK_UNREACHABLE', `no target connected to ${host}:${a.port} within ${opts.acceptTimeoutMs} ms: is QEMU running with -serial tcp:${host}:${a.port}?`));
+        }, opts.acceptTimeoutMs);
+        timer.unref();
+      }
+    });
+  });
+}

@@ -1,7 +1,9 @@
 /**
  * A Link wrapper that delivers bytes in both directions no faster than a UART at a
  * given rate, for tests and demos that want real-hardware timing over a fast socket
- * (QEMU does not throttle its serial port). 10 bits per byte (8N1).
+ * (QEMU does not throttle its serial port). 10 bits per byte (8N1). With jitter,
+ * each burst waits a further random 0..jitter ms, as a USB serial adapter's
+ * polling does; bytes keep their order.
  */
 import { JosgdbError } from '../common/errors';
 import type { Link } from './link';
@@ -15,14 +17,18 @@ class Pacer {
   private last = 0;
   private credit = 0;
 
+  private holdUntil = 0;
+
   constructor(
     private readonly bytesPerSecond: number,
     private readonly deliver: (chunk: Buffer) => void,
+    private readonly jitterMs = 0,
   ) {}
 
   push(chunk: Buffer): void {
     this.queue.push(chunk);
     if (!this.timer) {
+      if (this.jitterMs > 0) this.holdUntil = Date.now() + Math.random() * this.jitterMs;
       this.last = Date.now();
       this.timer = setInterval(() => this.tick(), TICK_MS);
       this.timer.unref();
@@ -31,6 +37,10 @@ class Pacer {
 
   private tick(): void {
     const now = Date.now();
+    if (now < this.holdUntil) {
+      this.last = now;
+      return;
+    }
     this.credit += ((now - this.last) * this.bytesPerSecond) / 1000;
     this.last = now;
     while (this.queue.length > 0 && this.credit >= 1) {
@@ -61,14 +71,20 @@ class ThrottledLink extends BaseLink {
   constructor(
     private readonly inner: Link,
     baud: number,
+    jitterMs: number,
   ) {
     super();
-    this.description = `${inner.description} throttled to ${baud} baud`;
+    // Not starting with "tcp:": the client then scales its timeouts for a slow line.
+    this.description = `throttled to ${baud} baud${jitterMs ? ` (jitter ${jitterMs} ms)` : ''}: ${inner.description}`;
     const bps = baud / 10;
-    this.rx = new Pacer(bps, (c) => this.emitData(c));
-    this.tx = new Pacer(bps, (c) => {
-      if (!inner.closed) inner.write(c);
-    });
+    this.rx = new Pacer(bps, (c) => this.emitData(c), jitterMs);
+    this.tx = new Pacer(
+      bps,
+      (c) => {
+        if (!inner.closed) inner.write(c);
+      },
+      jitterMs,
+    );
     inner.onData((c) => this.rx.push(c));
     inner.onClose((err) => {
       this.rx.stop();
@@ -87,7 +103,13 @@ class ThrottledLink extends BaseLink {
   }
 }
 
+export interface ThrottleOptions {
+  baud: number;
+  /** Extra random delay per burst, 0..jitterMs. */
+  jitterMs?: number;
+}
+
 /** Wraps `link` so both directions run at most at `baud` (8N1: baud / 10 bytes per second). */
-export function throttleLink(link: Link, baud: number): Link {
-  return new ThrottledLink(link, baud);
+export function throttleLink(link: Link, baud: number, opts: { jitterMs?: number } = {}): Link {
+  return new ThrottledLink(link, baud, opts.jitterMs ?? 0);
 }

@@ -1,0 +1,7 @@
+info registers rip
+x/16xb $pc
+break *0x1de15740
+continue
+stepi
+info registers rip
+detach

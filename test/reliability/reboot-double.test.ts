@@ -1,0 +1,109 @@
+/**
+ * The target reboots while its link is down (fast, against the josx64 test
+ * double): a kernel last seen stopped that no longer answers is a new boot, so
+ * the bridge forgets the old boot's breakpoints, handshakes once with the new
+ * one, tells gdb, and the new boot's first stop is the session's; a kernel that
+ * did not reboot is attached to without a handshake.
+ */
+import { bridgeTo } from '../support/bridge-harness';
+import { FakeKernel, sym } from '../support/fake-kernel';
+import { runGdb } from '../support/gdb';
+import { report, Tally } from './support/figures';
+import { LinkProxy } from './support/link-proxy';
+
+const tally = new Tally();
+afterAll(() => report({ suite: 'reboot (josx64 double)', scenarios: tally.scenarios, faults: tally.faults, packets: 0, checks: tally.checks, failures: tally.failures }));
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const handshakes = (k: FakeKernel) => k.events.filter((e) => e.kind === 'handshake').length;
+
+it.each([false, true])('a reboot while the link is down is found, and the old boot forgotten (josx64 flaws %s)', async (compat) => {
+  await tally.scenario(async () => {
+    const old = await FakeKernel.listen({ compat });
+    const proxy = await LinkProxy.start(old.port);
+    const bridge = await bridgeTo(proxy.spec);
+    const rebooted = await FakeKernel.listen({ compat });
+    try {
+      await bridge.session.waitForStop();
+      const traces: string[] = [];
+      bridge.session.onTraceText((t) => traces.push(t));
+      await bridge.session.insertBreakpoint(0, sym('func_b'), 1);
+      const hit = await bridge.session.resume({ kind: 'continue' });
+      tally.check(hit.stop.kind === 'breakpoint' && hit.stop.record.frame.rip === sym('func_b'), 'stopped at func_b in the old boot');
+      // the machine reboots while the link is down
+      proxy.setUpstream(rebooted.port);
+      proxy.cut();
+      tally.faults++;
+      for (let i = 0; i < 200 && handshakes(rebooted) === 0; i++) await sleep(50);
+      const stop = await bridge.session.waitForStop();
+      tally.check(handshakes(rebooted) === 1, `one handshake with the new boot (${handshakes(rebooted)})`);
+      tally.check(stop.stop.kind === 'breakpoint' && stop.stop.record.frame.rip === sym('main'), 'the new boot stops at main');
+      tally.check(bridge.session.breakpoints.list().length === 0, 'no breakpoint of the old boot is carried over');
+      tally.check(/target rebooted/.test(traces.join('\n')), `gdb is told: ${traces.join(' | ')}`);
+      const { output } = await runGdb(bridge.port, ['info registers rip', `break *0x${sym('leaf').toString(16)}`, 'continue', 'detach']);
+      tally.check(new RegExp(`rip\\s+0x0*${sym('main').toString(16)}`).test(output), `gdb sees main:\n${output}`);
+      tally.check(/Breakpoint 1, 0x0*[0-9a-f]+/.test(output), `a breakpoint in the new boot is hit:\n${output}`);
+      await bridge.server.whenDisconnected();
+      tally.check(rebooted.strayBreakpointBytes().length === 0, 'no 0xCC left in the new boot');
+    } finally {
+      await bridge.close();
+      await proxy.close();
+      await old.close();
+      await rebooted.close();
+    }
+  });
+});
+
+it('a link drop without a reboot keeps the session (the probe is answered, no handshake)', async () => {
+  await tally.scenario(async () => {
+    const kernel = await FakeKernel.listen({});
+    const proxy = await LinkProxy.start(kernel.port);
+    const bridge = await bridgeTo(proxy.spec);
+    try {
+      await bridge.session.waitForStop();
+      await bridge.session.insertBreakpoint(0, sym('func_b'), 1);
+      proxy.cut();
+      tally.faults++;
+      await sleep(100);
+      for (let i = 0; i < 100 && bridge.client.state !== 'stopped'; i++) await sleep(50);
+      await sleep(500);
+      tally.check(handshakes(kernel) === 1, `no second handshake (${handshakes(kernel)})`);
+      tally.check(bridge.session.breakpoints.list().length === 1, 'the session kept its breakpoint');
+      const hit = await bridge.session.resume({ kind: 'continue' });
+      tally.check(hit.stop.kind === 'breakpoint' && hit.stop.record.frame.rip === sym('func_b'), 'the breakpoint is hit after the drop');
+    } finally {
+      await bridge.close();
+      await proxy.close();
+      await kernel.close();
+    }
+  });
+});
+
+it('the tail of a reply cut by the drop is discarded after the reconnect, not taken for a new boot', async () => {
+  await tally.scenario(async () => {
+    const kernel = await FakeKernel.listen({});
+    const proxy = await LinkProxy.start(kernel.port);
+    const bridge = await bridgeTo(proxy.spec);
+    try {
+      await bridge.session.waitForStop();
+      // what arrives first on the new connection: a ReadTargetMemory reply header announcing 4 KiB and part of its body
+      const tail = Buffer.alloc(8 + 100, 0x90);
+      tail.writeUInt32LE(0x804, 0);
+      tail.writeUInt32LE(0x1000, 4);
+      proxy.onNextConnect = tail;
+      proxy.cut();
+      tally.faults++;
+      for (let i = 0; i < 100 && bridge.client.state !== 'stopped'; i++) await sleep(50);
+      await sleep(300);
+      tally.check(handshakes(kernel) === 1, `no handshake into the live kernel (${handshakes(kernel)})`);
+      tally.check(bridge.client.state === 'stopped', `the session goes on (${bridge.client.state})`);
+      const words = await bridge.session.readMemory(sym('main'), 4);
+      tally.check(words.length === 4, 'a read after the reconnect works');
+      const hit = await bridge.session.resume({ kind: 'step' });
+      tally.check(hit.stop.kind === 'breakpoint', 'a step after the reconnect stops');
+    } finally {
+      await bridge.close();
+      await proxy.close();
+      await kernel.close();
+    }
+  });
+});
