@@ -150,9 +150,10 @@ describe('serial link errors a user meets', () => {
     });
     try {
       await bridge.session.waitForStop();
-      const { output: before } = await runGdb(bridge.port, ['info registers rip', 'detach']);
-      expect(before).toMatch(new RegExp(`rip\\s+${hex(sym('main'))}`));
-      await bridge.server.whenDisconnected();
+      // gdb stays connected throughout: it waits in a shell command while the cable is out.
+      const gdb = runGdb(bridge.port, ['info registers rip', 'shell sleep 3', 'x/4xb $pc', 'stepi', 'info registers rip', 'detach']);
+      for (let i = 0; i < 200 && !messages.some((m) => /debugger connected/.test(m)); i++) await new Promise((r) => setTimeout(r, 20));
+      await new Promise((r) => setTimeout(r, 300));
       cable.close(); // unplugged
       for (let i = 0; i < 100 && !messages.some((m) => /dropped/.test(m)); i++) await new Promise((r) => setTimeout(r, 20));
       expect(messages.find((m) => /dropped/.test(m))).toMatch(
@@ -162,11 +163,12 @@ describe('serial link errors a user meets', () => {
       cable = await ptyCableTo(kernel.port); // plugged in again
       fs.rmSync(byId);
       fs.symlinkSync(cable.path, byId);
-      for (let i = 0; i < 100 && !messages.some((m) => /restored/.test(m)); i++) await new Promise((r) => setTimeout(r, 50));
-      expect(messages.find((m) => /restored/.test(m))).toMatch(/^target link .* restored after \d+ attempt\(s\)/);
-      const { output: after } = await runGdb(bridge.port, ['x/4xb $pc', 'detach']);
-      expect(after).toContain('[Inferior 1 (Remote target) detached]');
-      expect(after).not.toMatch(/Cannot access memory|Remote connection closed/);
+      const { output } = await gdb;
+      expect(messages.find((m) => /restored/.test(m))).toMatch(/^target link .* restored after \d+ attempt\(s\); the kernel was last seen stopped/);
+      expect(output).toMatch(new RegExp(`rip\\s+${hex(sym('main'))}`));
+      expect(output).toMatch(new RegExp(`^${hex(sym('main'))}:\\s+0x`, 'm'));
+      expect(output).toContain('[Inferior 1 (Remote target) detached]');
+      expect(output).not.toMatch(/Cannot access memory|Remote connection closed/);
     } finally {
       await bridge.close();
       cable.close();
