@@ -49,9 +49,13 @@ interface Run {
 }
 
 function josgdb(...args: string[]): Run {
+  return josgdbWithEnv({}, ...args);
+}
+
+function josgdbWithEnv(extraEnv: Record<string, string>, ...args: string[]): Run {
   const res = spawnSync(process.execPath, [CLI, 'symbols', ...args], {
     // The cache goes to the test's directory, never the user's.
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: work, XDG_CACHE_HOME: cache },
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: work, XDG_CACHE_HOME: cache, ...extraEnv },
     encoding: 'utf8',
     timeout: 60_000,
   });
@@ -140,6 +144,14 @@ describe('josgdb symbols', () => {
     const run = josgdb('--image', STUB_IMAGE, '--pdb', pdb, '--no-cache', '--base', '0x7E00000', '-o', path.join(work, 't.debug'));
     expect(run.status).toBe(ExitCode.OK);
     expect(run.stderr).toContain(`josgdb: warning: ${pdb} is not a readable PDB`);
+  });
+
+  it('JOSGDB_* variables in the environment are not read as options', () => {
+    const out = path.join(work, 'env.debug');
+    const r = josgdbWithEnv({ JOSGDB_TEST_LOG: 'info', JOSGDB_SOMETHING: '1' }, '--image', STUB_IMAGE, '--pdb', STUB_PDB, '--base', '0x7e00000', '-o', out);
+    expect(r.stderr).not.toMatch(/Unknown argument/);
+    expect(r.status).toBe(0);
+    expect(existsSync(out)).toBe(true);
   });
 
   it('usage errors exit with the usage code and one line', () => {

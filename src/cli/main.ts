@@ -23,8 +23,10 @@ export async function main(argv: string[]): Promise<void> {
     .command(symbolsCommand)
     .command(replayCommand)
     .demandCommand(1, 'name a command: serve, replay, demo or symbols (josgdb --help lists them)')
+    // No .env('JOSGDB'): with strict parsing, any JOSGDB_* variable in the
+    // environment (the tests' own, a user's) became an unknown option and
+    // every command refused to run.
     .strict()
-    .env('JOSGDB')
     .completion('completion', 'print a shell completion script')
     .help()
     .alias('h', 'help')
