@@ -88,7 +88,10 @@ export const serveCommand: CommandModule<object, ServeArgs> = {
           `--listen ${args.listen} is not a loopback address: anyone who can reach it can read and write the target's memory. Add --allow-remote if you mean it.`,
         );
       }
-      log.warn(`listening on ${listen.host}: every host that can reach this port can control the target`);
+      log.warn(
+        `listening on ${listen.host}: every host that can reach this port can control the target (RSP has no authentication; ` +
+          `an SSH tunnel to a loopback listener is safer: ssh -L ${listen.port}:127.0.0.1:${listen.port} THIS_HOST)`,
+      );
     }
     const throttle = args.throttle !== undefined ? parseThrottle(args.throttle) : undefined;
     const spec = parseLinkSpec(args.target, { baud: args.baud });

@@ -75,7 +75,7 @@ describe('security: the listen address', () => {
   it('listens on a non-loopback address with --allow-remote, and warns that anyone who reaches it controls the target', async () => {
     await tally.scenario(async () => {
       const { output } = await serve(['--target', `tcp:127.0.0.1:${kernel.port}`, '--listen', '0.0.0.0:0', '--allow-remote'], /every host that can reach/);
-      tally.check(/listening on 0\.0\.0\.0: every host that can reach this port can control the target/.test(output), `a warning:\n${output}`);
+      tally.check(/listening on 0\.0\.0\.0: every host that can reach this port can control the target \(RSP has no authentication; an SSH tunnel/.test(output), `a warning:\n${output}`);
     });
   });
 });
