@@ -9,6 +9,7 @@ import { hideBin } from 'yargs/helpers';
 import { errorMessage, isJosgdbError } from '../common/errors';
 
 import { demoCommand } from './demo-command';
+import { doctorCommand } from './doctor-command';
 import { replayCommand } from './replay-command';
 import { serveCommand } from './serve-command';
 import { symbolsCommand } from './symbols-command';
@@ -22,7 +23,8 @@ export async function main(argv: string[]): Promise<void> {
     .command(demoCommand)
     .command(symbolsCommand)
     .command(replayCommand)
-    .demandCommand(1, 'name a command: serve, replay, demo or symbols (josgdb --help lists them)')
+    .command(doctorCommand)
+    .demandCommand(1, 'name a command: serve, replay, demo, symbols or doctor (josgdb --help lists them)')
     // No .env('JOSGDB'): with strict parsing, any JOSGDB_* variable in the
     // environment (the tests' own, a user's) became an unknown option and
     // every command refused to run.

@@ -1,0 +1,68 @@
+/**
+ * `josgdb doctor`: checks what a debugging session needs, one line per check,
+ * each problem with the command that fixes it. Run it first when something is
+ * off. The program options exist so a check can be pointed elsewhere (another
+ * gdb, a QEMU built from source), and so the tests can make each check fail.
+ */
+import type { CommandModule } from 'yargs';
+import { formatCheck, type CheckResult } from '../doctor/check-result';
+import { checkImage, checkTarget } from '../doctor/session';
+import { checkBuildTool, checkGdb, checkLldb, checkOvmf, checkQemu } from '../doctor/tools';
+import { ExitCode } from './exit-codes';
+
+interface DoctorArgs {
+  gdb: string;
+  lldb: string;
+  qemu: string;
+  ovmf?: string;
+  clang: string;
+  'lld-link': string;
+  'llvm-pdbutil': string;
+  target?: string;
+  'target-timeout': number;
+  image?: string;
+  pdb?: string;
+}
+
+export async function runDoctor(args: DoctorArgs): Promise<CheckResult[]> {
+  const results: CheckResult[] = [
+    checkGdb(args.gdb),
+    checkLldb(args.lldb),
+    checkQemu(args.qemu),
+    checkOvmf(args.ovmf),
+    checkBuildTool(args.clang, { name: 'clang', debianPackage: 'clang', role: 'compiles the image with CodeView debug info', optional: false }),
+    checkBuildTool(args['lld-link'], { name: 'lld-link', debianPackage: 'lld', role: 'links the image and writes its PDB', optional: false }),
+    checkBuildTool(args['llvm-pdbutil'], { name: 'llvm-pdbutil', debianPackage: 'llvm', role: 'inspects PDBs by hand', optional: true }),
+  ];
+  if (args.target !== undefined) results.push(await checkTarget(args.target, args['target-timeout']));
+  if (args.image !== undefined) results.push(...(await checkImage(args.image, args.pdb)));
+  return results;
+}
+
+export const doctorCommand: CommandModule<object, DoctorArgs> = {
+  command: 'doctor',
+  describe: 'check that gdb, lldb, QEMU, OVMF and the toolchain are installed, and optionally the target link and the image with its PDB',
+  builder: (y) =>
+    y
+      .option('target', { type: 'string', describe: 'also check that this link opens (as for serve; nothing is sent), e.g. tcp:127.0.0.1:5555' })
+      .option('target-timeout', { type: 'number', default: 2000, describe: 'milliseconds to wait for the target link to open' })
+      .option('image', { type: 'string', describe: 'also check that this kernel image parses and its PDB matches it' })
+      .option('pdb', { type: 'string', implies: 'image', describe: "the image's PDB (default: searched for as serve does)" })
+      .option('gdb', { type: 'string', default: 'gdb', describe: 'the gdb to check' })
+      .option('lldb', { type: 'string', default: 'lldb', describe: 'the lldb to check' })
+      .option('qemu', { type: 'string', default: 'qemu-system-x86_64', describe: 'the QEMU to check' })
+      .option('ovmf', { type: 'string', describe: 'the OVMF firmware file to check (default: where Debian and Fedora install it)' })
+      .option('clang', { type: 'string', default: 'clang', describe: 'the clang to check' })
+      .option('lld-link', { type: 'string', default: 'lld-link', describe: 'the lld-link to check' })
+      .option('llvm-pdbutil', { type: 'string', default: 'llvm-pdbutil', describe: 'the llvm-pdbutil to check' })
+      .example('$0 doctor', 'check the host')
+      .example('$0 doctor --target tcp:127.0.0.1:5555 --image build/BOOTX64.EFI', 'also check the VM link and the image with its PDB'),
+  handler: async (args) => {
+    const results = await runDoctor(args);
+    for (const result of results) process.stdout.write(`${formatCheck(result)}\n`);
+    const problems = results.filter((r) => r.status === 'problem').length;
+    process.stdout.write(problems === 0 ? 'all checks passed\n' : `${problems} problem${problems === 1 ? '' : 's'} found\n`);
+    // exitCode, not exit(): stdout is flushed before the process ends.
+    process.exitCode = problems === 0 ? ExitCode.OK : ExitCode.FAILURE;
+  },
+};
