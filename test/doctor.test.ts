@@ -5,40 +5,21 @@
  * a file that is not an image, a PDB from another build), each failing the
  * command and naming the fix.
  */
-import { execFileSync, spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ExitCode } from '../src/cli/exit-codes';
 import { buildSymbolFixture } from './support/symbol-fixtures';
+import { CLI, STUB_IMAGE, STUB_PDB, ensureBuiltCli } from './support/built-cli';
 
-const ROOT = path.join(__dirname, '..');
-const CLI = path.join(ROOT, 'dist', 'cli', 'main.js');
-const STUB_IMAGE = path.join(ROOT, 'stub-uefi', 'build', 'BOOTX64.EFI');
-const STUB_PDB = path.join(ROOT, 'stub-uefi', 'build', 'BOOTX64.pdb');
 const MISSING = '/nonexistent/program';
-
-/** Newest modification time of the CLI's sources. */
-function newestSource(dir: string): number {
-  let newest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const p = path.join(dir, entry.name);
-    if (entry.isDirectory()) newest = Math.max(newest, newestSource(p));
-    else if (entry.name.endsWith('.ts') && !entry.name.endsWith('.test.ts')) newest = Math.max(newest, statSync(p).mtimeMs);
-  }
-  return newest;
-}
 
 let work: string;
 
 beforeAll(() => {
-  // Build only when the CLI is missing or older than its sources: other test files may be running it.
-  const built = path.join(ROOT, 'dist', 'cli', 'doctor-command.js');
-  if (!existsSync(built) || statSync(built).mtimeMs < newestSource(path.join(ROOT, 'src'))) {
-    execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'pipe' });
-  }
-  if (!existsSync(STUB_IMAGE) || !existsSync(STUB_PDB)) execFileSync('make', ['-C', path.join(ROOT, 'stub-uefi')], { stdio: 'pipe' });
+  ensureBuiltCli('doctor-command.js');
   work = mkdtempSync(path.join(tmpdir(), 'josgdb-doctor-'));
 });
 

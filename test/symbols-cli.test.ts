@@ -4,38 +4,18 @@
  * no target, by the command the summary names.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ExitCode } from '../src/cli/exit-codes';
 import { buildSymbolFixture } from './support/symbol-fixtures';
-
-const ROOT = path.join(__dirname, '..');
-const CLI = path.join(ROOT, 'dist', 'cli', 'main.js');
-const STUB_IMAGE = path.join(ROOT, 'stub-uefi', 'build', 'BOOTX64.EFI');
-const STUB_PDB = path.join(ROOT, 'stub-uefi', 'build', 'BOOTX64.pdb');
-
-/** Newest modification time under a directory, for the source files that make the CLI. */
-function newestSource(dir: string): number {
-  let newest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const p = path.join(dir, entry.name);
-    if (entry.isDirectory()) newest = Math.max(newest, newestSource(p));
-    else if (entry.name.endsWith('.ts') && !entry.name.endsWith('.test.ts')) newest = Math.max(newest, statSync(p).mtimeMs);
-  }
-  return newest;
-}
+import { CLI, STUB_IMAGE, STUB_PDB, ensureBuiltCli } from './support/built-cli';
 
 let work: string;
 let cache: string;
 
 beforeAll(() => {
-  // Build only when the CLI is missing or older than its sources: other test files may be running it.
-  const built = path.join(ROOT, 'dist', 'cli', 'symbols-command.js');
-  if (!existsSync(built) || statSync(built).mtimeMs < newestSource(path.join(ROOT, 'src'))) {
-    execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'pipe' });
-  }
-  if (!existsSync(STUB_IMAGE) || !existsSync(STUB_PDB)) execFileSync('make', ['-C', path.join(ROOT, 'stub-uefi')], { stdio: 'pipe' });
+  ensureBuiltCli('symbols-command.js');
   work = mkdtempSync(path.join(tmpdir(), 'josgdb-symbols-cli-'));
   cache = path.join(work, 'xdg-cache');
 });
