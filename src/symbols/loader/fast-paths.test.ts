@@ -13,6 +13,7 @@ import { collectPdbSymbols, openPdb } from '../pdb';
 import type { PdbFile } from '../pdb';
 import { DEBUG_S_FILECHKSMS, DEBUG_S_IGNORE, DEBUG_S_LINES, HIDDEN_LINE_NUMBERS, readFileChecksums, readLines, readSubsections } from '../pdb/c13-subsections';
 import { modulePart, readModuleSummary } from '../pdb/module-stream';
+import { decodeSymbolAt } from '../pdb/symbol-records';
 import { extraInput } from '../pdb/testing/inputs';
 import { TypeTable } from '../tpi';
 import { CvReader } from '../codeview/cv-reader';
@@ -95,6 +96,24 @@ describe.each(inputs)('fast paths on the %s PDB', (_name, pdbPath) => {
       compared += expected.length;
     }
     expect(compared).toBeGreaterThan(3);
+  });
+
+  it('every symbol record decodes the same on the fast path and through the checked reader', () => {
+    const pdb = openPdb(bytes);
+    const kinds = new Set<string>();
+    let compared = 0;
+    for (const module of pdb.modules) {
+      const summary = pdb.moduleSummary(module.index, () => true);
+      if (!summary) continue;
+      for (const s of summary.symbols) {
+        expect(decodeSymbolAt(summary.data, s.recordOffset, 'PDB', summary.part, { fastPath: false })).toEqual(s);
+        kinds.add(s.kind);
+        compared++;
+      }
+    }
+    // Not vacuous: the kinds the fast path handles were among them.
+    expect([...kinds]).toEqual(expect.arrayContaining(['S_GPROC32', 'S_FRAMEPROC', 'S_LOCAL', 'S_DEFRANGE_REGISTER', 'S_END']));
+    expect(compared).toBeGreaterThan(50);
   });
 
   it('procedures and compiler records equal what the complete module reader decodes', () => {
