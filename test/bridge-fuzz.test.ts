@@ -15,6 +15,7 @@ import { RawRspClient } from './support/raw-rsp';
 import { runGdb } from './support/gdb';
 import type { RunningBridge } from '../src/bridge/bridge';
 import { parseCommand } from '../src/rsp/commands';
+import { mutatePacket, packetMutation } from '../src/rsp/testing/packet-mutation';
 
 const RESUMES = new Set(['continue', 'step', 'continueWithSignal', 'stepWithSignal', 'vCont']);
 function isResume(payload: Buffer): boolean {
@@ -55,33 +56,7 @@ function corpus(): string[] {
 
 const ENDS_THE_MACHINE = /^(k|vKill|R|vRun)/;
 
-type Mutation =
-  | { op: 'flip'; at: number; bit: number }
-  | { op: 'insert'; at: number; byte: number }
-  | { op: 'delete'; at: number }
-  | { op: 'truncate'; at: number }
-  | { op: 'duplicate'; at: number; len: number };
-
-const mutation: fc.Arbitrary<Mutation> = fc.oneof(
-  fc.record({ op: fc.constant('flip' as const), at: fc.nat(), bit: fc.integer({ min: 0, max: 7 }) }),
-  fc.record({ op: fc.constant('insert' as const), at: fc.nat(), byte: fc.integer({ min: 0, max: 255 }) }),
-  fc.record({ op: fc.constant('delete' as const), at: fc.nat() }),
-  fc.record({ op: fc.constant('truncate' as const), at: fc.nat() }),
-  fc.record({ op: fc.constant('duplicate' as const), at: fc.nat(), len: fc.nat({ max: 16 }) }),
-);
-
-function mutate(payload: Buffer, mutations: Mutation[]): Buffer {
-  let b = Buffer.from(payload);
-  for (const m of mutations) {
-    const at = b.length === 0 ? 0 : m.at % (b.length + 1);
-    if (m.op === 'flip' && b.length > 0) b[at % b.length]! ^= 1 << m.bit;
-    else if (m.op === 'insert') b = Buffer.concat([b.subarray(0, at), Buffer.from([m.byte]), b.subarray(at)]);
-    else if (m.op === 'delete') b = Buffer.concat([b.subarray(0, at), b.subarray(at + 1)]);
-    else if (m.op === 'truncate') b = b.subarray(0, at);
-    else if (m.op === 'duplicate') b = Buffer.concat([b.subarray(0, at + m.len), b.subarray(at, at + m.len), b.subarray(at + m.len)]);
-  }
-  return b;
-}
+const mutation = packetMutation(16);
 
 const WELL_FORMED_ERROR = /^E([0-9a-fA-F]{2}|\..*)$/s;
 
@@ -104,7 +79,7 @@ describe('bridge fuzz: random and mutated RSP packets through the whole bridge',
     const packets = fc.sample(
       fc.oneof(
         { weight: 3, arbitrary: fc.constantFrom(...seeds) },
-        { weight: 5, arbitrary: fc.tuple(fc.constantFrom(...seeds), fc.array(mutation, { minLength: 1, maxLength: 4 })).map(([s, m]) => mutate(s, m)) },
+        { weight: 5, arbitrary: fc.tuple(fc.constantFrom(...seeds), fc.array(mutation, { minLength: 1, maxLength: 4 })).map(([s, m]) => mutatePacket(s, m)) },
         { weight: 2, arbitrary: fc.uint8Array({ maxLength: 64 }).map((a) => Buffer.from(a)) },
       ),
       { numRuns: TOTAL, seed: 0xb51d9e },

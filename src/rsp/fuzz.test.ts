@@ -7,6 +7,7 @@ import fc from 'fast-check';
 import { parseCommand } from './commands';
 import { RspError } from './errors';
 import { encodePacket, RspDecoder } from './framing';
+import { mutatePacket, packetMutation } from './testing/packet-mutation';
 
 const CORPUS = [
   'qSupported:multiprocess+;swbreak+;hwbreak+;xmlRegisters=i386',
@@ -29,45 +30,13 @@ function parseOrRspError(payload: Buffer): void {
   }
 }
 
-const mutation = fc.oneof(
-  fc.record({ op: fc.constant('flip' as const), at: fc.nat(), bit: fc.integer({ min: 0, max: 7 }) }),
-  fc.record({ op: fc.constant('insert' as const), at: fc.nat(), byte: fc.integer({ min: 0, max: 255 }) }),
-  fc.record({ op: fc.constant('delete' as const), at: fc.nat() }),
-  fc.record({ op: fc.constant('truncate' as const), at: fc.nat() }),
-  fc.record({ op: fc.constant('duplicate' as const), at: fc.nat(), len: fc.nat({ max: 20 }) }),
-);
-type Mutation = typeof mutation extends fc.Arbitrary<infer T> ? T : never;
-
-function mutate(input: Buffer, muts: Mutation[]): Buffer {
-  let b = Buffer.from(input);
-  for (const m of muts) {
-    const at = b.length === 0 ? 0 : m.at % (b.length + 1);
-    switch (m.op) {
-      case 'flip':
-        if (at < b.length) b[at] = b[at]! ^ (1 << m.bit);
-        break;
-      case 'insert':
-        b = Buffer.concat([b.subarray(0, at), Buffer.from([m.byte]), b.subarray(at)]);
-        break;
-      case 'delete':
-        b = Buffer.concat([b.subarray(0, at), b.subarray(at + 1)]);
-        break;
-      case 'truncate':
-        b = b.subarray(0, at);
-        break;
-      case 'duplicate':
-        b = Buffer.concat([b.subarray(0, at), b.subarray(at, at + m.len), b.subarray(at)]);
-        break;
-    }
-  }
-  return b;
-}
+const mutation = packetMutation(20);
 
 describe('fuzz: decoder + parseCommand', () => {
   it('mutated payloads, correctly framed: parse or RspError (5,000 runs)', () => {
     fc.assert(
       fc.property(fc.nat({ max: CORPUS.length - 1 }), fc.array(mutation, { maxLength: 6 }), (i, muts) => {
-        const payload = mutate(CORPUS[i]!, muts);
+        const payload = mutatePacket(CORPUS[i]!, muts);
         const dec = new RspDecoder({ maxPacketSize: MAX });
         const events = dec.push(encodePacket(payload));
         expect(events).toEqual([{ kind: 'packet', payload }]);
@@ -85,7 +54,7 @@ describe('fuzz: decoder + parseCommand', () => {
         fc.array(fc.nat(), { maxLength: 8 }),
         fc.uint8Array({ maxLength: 64 }),
         (picks, muts, rawCuts, noise) => {
-          const wire = mutate(
+          const wire = mutatePacket(
             Buffer.concat([...picks.map((i) => encodePacket(CORPUS[i]!)), Buffer.from(noise)]),
             muts,
           );

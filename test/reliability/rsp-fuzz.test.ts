@@ -19,6 +19,7 @@ import { RspConnection } from '../../src/rsp/connection';
 import { checksum, decodePayload, encodePacket } from '../../src/rsp/framing';
 import { report, rssMb, Tally } from './support/figures';
 import { BASE, MemoryTarget, SIZE } from './support/memory-target';
+import { mutatePacket, packetMutation } from '../../src/rsp/testing/packet-mutation';
 
 const TOTAL = Number(process.env.JOSGDB_RSP_FUZZ_PACKETS ?? 100_000);
 const h = (v: bigint | number) => v.toString(16);
@@ -69,24 +70,7 @@ function corpus(): string[] {
   ];
 }
 
-type Mutation = { op: 'flip'; at: number; bit: number } | { op: 'insert'; at: number; byte: number } | { op: 'delete'; at: number } | { op: 'truncate'; at: number };
-const mutation: fc.Arbitrary<Mutation> = fc.oneof(
-  fc.record({ op: fc.constant('flip' as const), at: fc.nat(), bit: fc.integer({ min: 0, max: 7 }) }),
-  fc.record({ op: fc.constant('insert' as const), at: fc.nat(), byte: fc.integer({ min: 0, max: 255 }) }),
-  fc.record({ op: fc.constant('delete' as const), at: fc.nat() }),
-  fc.record({ op: fc.constant('truncate' as const), at: fc.nat() }),
-);
-function mutate(payload: Buffer, mutations: Mutation[]): Buffer {
-  let b = Buffer.from(payload);
-  for (const m of mutations) {
-    const at = b.length === 0 ? 0 : m.at % (b.length + 1);
-    if (m.op === 'flip' && b.length > 0) b[at % b.length]! ^= 1 << m.bit;
-    else if (m.op === 'insert') b = Buffer.concat([b.subarray(0, at), Buffer.from([m.byte]), b.subarray(at)]);
-    else if (m.op === 'delete') b = Buffer.concat([b.subarray(0, at), b.subarray(at + 1)]);
-    else if (m.op === 'truncate') b = b.subarray(0, at);
-  }
-  return b;
-}
+const mutation = packetMutation(16);
 
 /** How one input goes on the wire. */
 type Wire = { how: 'framed' | 'bad-checksum' | 'no-hash' | 'raw'; payload: Buffer };
@@ -150,7 +134,7 @@ describe('reliability: 100,000 RSP inputs through framing, parser and handlers',
     const seeds = corpus().map((s) => Buffer.from(s, 'latin1'));
     const payload = fc.oneof(
       { weight: 4, arbitrary: fc.constantFrom(...seeds) },
-      { weight: 5, arbitrary: fc.tuple(fc.constantFrom(...seeds), fc.array(mutation, { minLength: 1, maxLength: 4 })).map(([s, m]) => mutate(s, m)) },
+      { weight: 5, arbitrary: fc.tuple(fc.constantFrom(...seeds), fc.array(mutation, { minLength: 1, maxLength: 4 })).map(([s, m]) => mutatePacket(s, m)) },
       { weight: 1, arbitrary: fc.uint8Array({ maxLength: 48 }).map((a) => Buffer.from(a)) },
     );
     const input: fc.Arbitrary<Wire> = fc.record({
