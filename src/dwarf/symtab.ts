@@ -9,6 +9,7 @@ import type { DebugModel } from '../symbols/debug-model';
 import { SHN_ABS } from './elf-writer';
 import { SectionWriter } from './section-writer';
 import { StringTable } from './string-table';
+import { rangeHolding } from '../common/sorted';
 
 export const STB_LOCAL = 0;
 export const STB_GLOBAL = 1;
@@ -68,18 +69,7 @@ export interface PlacedSection {
 /** Finds the section holding an RVA (binary search over the sections in address order); SHN_ABS when none does. */
 export function sectionLocator(sections: readonly PlacedSection[]): (rva: number) => number {
   const sorted = sections.filter((s) => s.size > 0).sort((a, b) => a.rva - b.rva);
-  return (rva) => {
-    let lo = 0;
-    let hi = sorted.length - 1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >> 1;
-      const s = sorted[mid];
-      if (rva < s.rva) hi = mid - 1;
-      else if (rva >= s.rva + s.size) lo = mid + 1;
-      else return s.index;
-    }
-    return SHN_ABS;
-  };
+  return (rva) => rangeHolding(sorted, rva, (s) => s.rva, (s) => s.rva + s.size)?.index ?? SHN_ABS;
 }
 
 /** The model's functions and data as ELF symbols. */

@@ -16,6 +16,7 @@ import { InstructionShapes } from './x86';
 import { FunctionCode } from './function-code';
 import type { RuntimeFunction } from '../symbols/pe/pdata';
 import type { UnwindChain } from './unwind-info';
+import { partitionPoint } from '../common/sorted';
 
 /** A FrameRule as a model row (DWARF register numbers, CFA-relative where DWARF can say so). */
 export function frameRow(rva: number, rule: FrameRule | undefined): ModelFrameRow {
@@ -106,14 +107,7 @@ class CoveredRanges {
 
   /** Index of the last range whose start is below `limit`; -1 when none. */
   private lastStartingBefore(limit: number): number {
-    let lo = 0;
-    let hi = this.starts.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (this.starts[mid]! < limit) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo - 1;
+    return partitionPoint(this.starts, (start) => start < limit) - 1;
   }
 }
 

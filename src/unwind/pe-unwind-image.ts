@@ -22,6 +22,7 @@ import { hex } from './registers';
 import { UnwindChain, decodeUnwindChain } from './unwind-info';
 import { frameRuleFromUnwindInfo } from './unwind-info-rule';
 import type { InstructionShapes } from './x86';
+import { partitionPoint, rangeHolding } from '../common/sorted';
 
 export interface PeUnwindImageOptions {
   name: string;
@@ -88,15 +89,8 @@ export class PeUnwindImage implements UnwindImage {
   }
 
   functionAt(rva: number): FunctionBounds | undefined {
-    let lo = 0;
-    let hi = this.functions.length - 1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >> 1;
-      const f = this.functions[mid]!;
-      if (rva < f.startRva) hi = mid - 1;
-      else if (rva >= f.endRva) lo = mid + 1;
-      else return f;
-    }
+    const known = rangeHolding(this.functions, rva, (f) => f.startRva, (f) => f.endRva);
+    if (known) return known;
     const entry = this.interrupts.find((e) => rva >= e.startRva && rva < e.endRva);
     if (entry) return { startRva: entry.startRva, endRva: entry.endRva, name: entry.name };
     const rf = innermostRuntimeFunction(this.image.runtimeFunctions, rva);
@@ -196,18 +190,7 @@ export class PeUnwindImage implements UnwindImage {
  * which starts later, is the one that describes the address.
  */
 export function innermostRuntimeFunction(entries: readonly RuntimeFunction[], rva: number): RuntimeFunction | undefined {
-  let lo = 0;
-  let hi = entries.length - 1;
-  let last = -1;
-  while (lo <= hi) {
-    const mid = (lo + hi) >> 1;
-    if (entries[mid]!.beginRva <= rva) {
-      last = mid;
-      lo = mid + 1;
-    } else {
-      hi = mid - 1;
-    }
-  }
+  const last = partitionPoint(entries, (e) => e.beginRva <= rva) - 1;
   // Nested parts are few; look back a little for an enclosing entry.
   for (let i = last; i >= 0 && i > last - 8; i--) {
     const e = entries[i]!;

@@ -23,6 +23,7 @@ import { EntryState, FlowState, StatesByRva, backwardState, cloneState, entrySta
 import type { FrameKind, FrameRule } from './frame-rule';
 import { ByRva, FunctionCode } from './function-code';
 import type { DecodedInstruction, InstructionShapes } from './x86';
+import { rangeHolding } from '../common/sorted';
 
 export type { EntryState } from './flow-state';
 export type { DerivedPrologue } from './derived-prologue';
@@ -179,16 +180,7 @@ export function analyzeFunction(options: AnalyzeOptions): FunctionAnalysis {
       prologue,
       conflicts,
       ruleAt(rva: number): FrameRule | undefined {
-        let lo = 0;
-        let hi = instructions.length - 1;
-        while (lo <= hi) {
-          const mid = (lo + hi) >> 1;
-          const ins = instructions[mid]!;
-          if (rva < ins.rva) hi = mid - 1;
-          else if (rva >= ins.rva + ins.length) lo = mid + 1;
-          else return ins.rule;
-        }
-        return undefined;
+        return rangeHolding(instructions, rva, (ins) => ins.rva, (ins) => ins.rva + ins.length)?.rule;
       },
     };
   } finally {

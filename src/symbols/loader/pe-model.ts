@@ -8,6 +8,7 @@
 import type { DebugModel, ModelDataSymbol, ModelFunction, ModelSection } from '../debug-model';
 import { isExecutable, isWritable, sectionExtent } from '../pe';
 import type { PeImage } from '../pe';
+import { partitionPoint } from '../../common/sorted';
 
 export function peSections(image: PeImage): ModelSection[] {
   return image.sections.map((s) => ({
@@ -37,16 +38,7 @@ export function buildPeOnlyModel(image: PeImage, imageName: string): DebugModel 
 
   // Function starts known from .pdata bound the inferred sizes too.
   const starts = [...new Set([...functions.map((f) => f.rva), ...image.runtimeFunctions.map((r) => r.beginRva)])].sort((a, b) => a - b);
-  const nextStart = (rva: number): number | undefined => {
-    let lo = 0;
-    let hi = starts.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (starts[mid]! <= rva) lo = mid + 1;
-      else hi = mid;
-    }
-    return starts[lo];
-  };
+  const nextStart = (rva: number): number | undefined => starts[partitionPoint(starts, (s) => s <= rva)];
   const publicFunctions: ModelFunction[] = functions.map((f) => {
     const rf = image.findRuntimeFunction(f.rva);
     let size: number;

@@ -12,6 +12,7 @@ import { collectPdbSymbols } from './pdb-symbols';
 import type { CollectedLineTable, CollectedModule, CollectedSymbols } from './pdb-symbols';
 import { IMAGE_SCN_MEM_EXECUTE, IMAGE_SCN_MEM_WRITE } from './section-headers';
 import { CV_LANG_C, CV_LANG_CXX, CV_LANG_MASM } from './symbol-records';
+import { partitionPoint } from '../../common/sorted';
 
 export interface BuildInfo {
   /** Working directory of the compile. */
@@ -102,22 +103,9 @@ function compileUnit(m: CollectedModule, options: DebugModelOptions): ModelCompi
   const maxEnd: number[] = [];
   for (const t of tables) maxEnd.push(Math.max(t.endRva, maxEnd[maxEnd.length - 1] ?? -Infinity));
   const tableHolding = (rva: number): CollectedLineTable | undefined => {
-    let lo = 0;
-    let hi = tables.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (tables[mid]!.startRva <= rva) lo = mid + 1;
-      else hi = mid;
-    }
-    const lastStart = lo - 1;
-    lo = 0;
-    hi = tables.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (maxEnd[mid]! > rva) hi = mid;
-      else lo = mid + 1;
-    }
-    return lo <= lastStart ? tables[lo] : undefined;
+    const lastStart = partitionPoint(tables, (t) => t.startRva <= rva) - 1;
+    const firstEndingAfter = partitionPoint(maxEnd, (end) => end <= rva);
+    return firstEndingAfter <= lastStart ? tables[firstEndingAfter] : undefined;
   };
 
   const functions: ModelFunction[] = m.procs.map((p) => {

@@ -16,6 +16,7 @@ import { IMAGE_SCN_CNT_CODE, IMAGE_SCN_MEM_EXECUTE } from './section-headers';
 import { S } from './symbol-kinds';
 import { isProc } from './symbol-records';
 import type { Compile3Symbol, CvSymbol, ProcSymbol } from './symbol-records';
+import { partitionPoint } from '../../common/sorted';
 
 export interface CollectedProc {
   /** Undecorated, qualified name as the compiler wrote it: 'josgdb_fixture::scale'. */
@@ -392,16 +393,7 @@ export function collectPdbSymbols(pdb: PdbFile): CollectedSymbols {
 
   const { contributions, sections } = codeSpans(pdb);
   const starts = [...new Set([...procsByRva.keys(), ...publicCandidates.map((p) => p.rva)])].sort((a, b) => a - b);
-  const nextStart = (rva: number): number => {
-    let lo = 0;
-    let hi = starts.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (starts[mid]! <= rva) lo = mid + 1;
-      else hi = mid;
-    }
-    return starts[lo] ?? Number.POSITIVE_INFINITY;
-  };
+  const nextStart = (rva: number): number => starts[partitionPoint(starts, (s) => s <= rva)] ?? Number.POSITIVE_INFINITY;
   const seen = new Set<string>();
   const publicFunctions: CollectedPublicFunction[] = [];
   for (const p of publicCandidates.sort((a, b) => a.rva - b.rva)) {

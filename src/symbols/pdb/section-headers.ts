@@ -7,6 +7,7 @@
  */
 import type { CvReader } from '../codeview/cv-reader';
 import { NO_STREAM } from './streams';
+import { partitionPoint } from '../../common/sorted';
 
 export const DEBUG_STREAM_NAMES = [
   'FPO',
@@ -120,18 +121,7 @@ export function readOmap(r: CvReader): OmapEntry[] {
  * to 0 means the code was removed, so undefined.
  */
 export function mapOmap(table: readonly OmapEntry[], address: number): number | undefined {
-  let lo = 0;
-  let hi = table.length - 1;
-  let found = -1;
-  while (lo <= hi) {
-    const mid = (lo + hi) >> 1;
-    if (table[mid]!.from <= address) {
-      found = mid;
-      lo = mid + 1;
-    } else {
-      hi = mid - 1;
-    }
-  }
+  const found = partitionPoint(table, (e) => e.from <= address) - 1;
   if (found < 0) return undefined;
   const e = table[found]!;
   return e.to === 0 ? undefined : e.to + (address - e.from);

@@ -9,6 +9,7 @@ import type { DebugIdentity } from './pdb-match';
 import type { PdbFile } from './pdb-file';
 import { collectPdbSymbols } from './pdb-symbols';
 import type { CollectedLineRow, CollectedLineTable, CollectedSymbols } from './pdb-symbols';
+import { partitionPoint } from '../../common/sorted';
 
 export interface IndexedFunction {
   /** Undecorated, qualified name for procedures; the linker's name for public-only functions. */
@@ -98,19 +99,7 @@ function buildLineIndex(collected: CollectedSymbols): LineIndex {
 }
 
 function lastAtOrBefore<T>(items: readonly T[], rva: number, key: (t: T) => number): number {
-  let lo = 0;
-  let hi = items.length - 1;
-  let found = -1;
-  while (lo <= hi) {
-    const mid = (lo + hi) >> 1;
-    if (key(items[mid]!) <= rva) {
-      found = mid;
-      lo = mid + 1;
-    } else {
-      hi = mid - 1;
-    }
-  }
-  return found;
+  return partitionPoint(items, (t) => key(t) <= rva) - 1;
 }
 
 const normalizePath = (p: string): string => p.replace(/\\/g, '/');

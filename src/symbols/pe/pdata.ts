@@ -8,6 +8,7 @@ import { CvReader } from '../codeview/cv-reader';
 import { DataDirectory } from './headers';
 import { ImageBytes } from './image-bytes';
 import { PE_FILE, hex, peError } from './pe-error';
+import { rangeHolding } from '../../common/sorted';
 
 export interface RuntimeFunction {
   beginRva: number;
@@ -35,14 +36,5 @@ export function parseRuntimeFunctions(image: ImageBytes, dir: DataDirectory | un
  * unsorted (corrupt) table gives a miss, never a wrong hit.
  */
 export function findRuntimeFunction(entries: readonly RuntimeFunction[], rva: number): RuntimeFunction | undefined {
-  let lo = 0;
-  let hi = entries.length - 1;
-  while (lo <= hi) {
-    const mid = (lo + hi) >>> 1;
-    const e = entries[mid]!;
-    if (rva < e.beginRva) hi = mid - 1;
-    else if (rva >= e.endRva) lo = mid + 1;
-    else return e;
-  }
-  return undefined;
+  return rangeHolding(entries, rva, (e) => e.beginRva, (e) => e.endRva);
 }

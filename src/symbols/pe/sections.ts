@@ -6,6 +6,7 @@
 import { CvReader } from '../codeview/cv-reader';
 import { PeHeaders } from './headers';
 import { hex, partReader, peError } from './pe-error';
+import { rangeHolding } from '../../common/sorted';
 
 export interface PeSection {
   /** 1-based section number, as CodeView `section:offset` addresses count. */
@@ -111,16 +112,7 @@ function checkPlacement(s: PeSection, previous: PeSection | undefined, at: numbe
 
 /** The section whose memory extent holds `rva`, by binary search. */
 export function sectionForRva(sections: readonly PeSection[], rva: number): PeSection | undefined {
-  let lo = 0;
-  let hi = sections.length - 1;
-  while (lo <= hi) {
-    const mid = (lo + hi) >>> 1;
-    const s = sections[mid]!;
-    if (rva < s.virtualAddress) hi = mid - 1;
-    else if (rva >= s.virtualAddress + sectionExtent(s)) lo = mid + 1;
-    else return s;
-  }
-  return undefined;
+  return rangeHolding(sections, rva, (s) => s.virtualAddress, (s) => s.virtualAddress + sectionExtent(s));
 }
 
 function stringTable(data: Uint8Array, headers: PeHeaders): CvReader {
