@@ -10,7 +10,7 @@ import type { SymbolFormatError } from '../format-error';
 import type { PdbFile } from './pdb-file';
 import { collectPdbSymbols } from './pdb-symbols';
 import type { CollectedLineTable, CollectedModule, CollectedSymbols } from './pdb-symbols';
-import { IMAGE_SCN_MEM_EXECUTE, IMAGE_SCN_MEM_WRITE } from './section-headers';
+import { isExecutable, isWritable } from '../pe/sections';
 import { CV_LANG_C, CV_LANG_CXX, CV_LANG_MASM } from './symbol-records';
 import { partitionPoint } from '../../common/sorted';
 
@@ -142,8 +142,8 @@ export function buildDebugModelFrom(pdb: PdbFile, collected: CollectedSymbols, o
     name: h.name,
     rva: h.virtualAddress,
     size: h.virtualSize,
-    executable: (h.characteristics & IMAGE_SCN_MEM_EXECUTE) !== 0,
-    writable: (h.characteristics & IMAGE_SCN_MEM_WRITE) !== 0,
+    executable: isExecutable(h),
+    writable: isWritable(h),
   }));
   const end = sections.reduce((m, s) => Math.max(m, s.rva + s.size), 0);
   const compileUnits = collected.modules

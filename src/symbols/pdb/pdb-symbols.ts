@@ -12,7 +12,7 @@ import type { LinesLayout } from './c13-subsections';
 import type { DbiModule } from './dbi-modules';
 import type { ModuleSummary } from './module-stream';
 import type { PdbFile } from './pdb-file';
-import { IMAGE_SCN_CNT_CODE, IMAGE_SCN_MEM_EXECUTE } from './section-headers';
+import { SectionFlags } from '../pe/sections';
 import { S } from './symbol-kinds';
 import { isProc } from './symbol-records';
 import type { Compile3Symbol, CvSymbol, ProcSymbol } from './symbol-records';
@@ -372,7 +372,7 @@ export function collectPdbSymbols(pdb: PdbFile): CollectedSymbols {
   }
   const executable = (segment: number): boolean => {
     const h = pdb.sectionHeaders[segment - 1];
-    return h !== undefined && (h.characteristics & (IMAGE_SCN_MEM_EXECUTE | IMAGE_SCN_CNT_CODE)) !== 0;
+    return h !== undefined && (h.characteristics & (SectionFlags.MEM_EXECUTE | SectionFlags.CNT_CODE)) !== 0;
   };
   const dataByRva = new Map<number, CollectedData>();
   for (const d of data) if (!dataByRva.has(d.rva)) dataByRva.set(d.rva, d);

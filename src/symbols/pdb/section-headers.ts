@@ -6,6 +6,7 @@
  * the "original" headers plus the OMAP-from-source table give the mapping.
  */
 import type { CvReader } from '../codeview/cv-reader';
+import { readSectionHeader, SECTION_HEADER_SIZE, type SectionHeader } from '../pe/sections';
 import { NO_STREAM } from './streams';
 import { partitionPoint } from '../../common/sorted';
 
@@ -61,45 +62,12 @@ export function readDebugStreams(r: CvReader): DebugStreams {
   return out;
 }
 
-export const IMAGE_SCN_CNT_CODE = 0x20;
-export const IMAGE_SCN_MEM_EXECUTE = 0x20000000;
-export const IMAGE_SCN_MEM_READ = 0x40000000;
-export const IMAGE_SCN_MEM_WRITE = 0x80000000;
-
-export interface SectionHeader {
-  name: string;
-  virtualSize: number;
-  virtualAddress: number;
-  sizeOfRawData: number;
-  pointerToRawData: number;
-  pointerToRelocations: number;
-  pointerToLinenumbers: number;
-  numberOfRelocations: number;
-  numberOfLinenumbers: number;
-  characteristics: number;
-}
-
-export const SECTION_HEADER_SIZE = 40;
+export type { SectionHeader };
 
 export function readSectionHeaders(r: CvReader): SectionHeader[] {
   if (r.length % SECTION_HEADER_SIZE !== 0) r.fail(`${r.length} bytes is not a whole number of 40-byte section headers`, 0);
   const out: SectionHeader[] = [];
-  while (!r.atEnd) {
-    const raw = r.bytes(8);
-    const nul = raw.indexOf(0);
-    out.push({
-      name: Buffer.from(raw.subarray(0, nul < 0 ? 8 : nul)).toString('latin1'),
-      virtualSize: r.u32(),
-      virtualAddress: r.u32(),
-      sizeOfRawData: r.u32(),
-      pointerToRawData: r.u32(),
-      pointerToRelocations: r.u32(),
-      pointerToLinenumbers: r.u32(),
-      numberOfRelocations: r.u16(),
-      numberOfLinenumbers: r.u16(),
-      characteristics: r.u32(),
-    });
-  }
+  while (!r.atEnd) out.push(readSectionHeader(r));
   return out;
 }
 

@@ -8,10 +8,12 @@ import { PeHeaders } from './headers';
 import { hex, partReader, peError } from './pe-error';
 import { rangeHolding } from '../../common/sorted';
 
-export interface PeSection {
-  /** 1-based section number, as CodeView `section:offset` addresses count. */
-  number: number;
-  /** The name, with a '/N' long name resolved through the COFF string table when the file has one. */
+/**
+ * One 40-byte IMAGE_SECTION_HEADER as stored: in the image's section table,
+ * and in the copy the linker puts into the PDB.
+ */
+export interface SectionHeader {
+  /** The stored name up to its first NUL; a '/N' long name is not resolved here. */
   name: string;
   virtualAddress: number;
   virtualSize: number;
@@ -23,6 +25,28 @@ export interface PeSection {
   numberOfLinenumbers: number;
   /** IMAGE_SCN_* flags (see `SectionFlags`). */
   characteristics: number;
+}
+
+export interface PeSection extends SectionHeader {
+  /** 1-based section number, as CodeView `section:offset` addresses count. */
+  number: number;
+  /** The name, with a '/N' long name resolved through the COFF string table when the file has one. */
+  name: string;
+}
+
+export function readSectionHeader(r: CvReader): SectionHeader {
+  return {
+    name: latin1(r.bytes(8)),
+    virtualSize: r.u32(),
+    virtualAddress: r.u32(),
+    sizeOfRawData: r.u32(),
+    pointerToRawData: r.u32(),
+    pointerToRelocations: r.u32(),
+    pointerToLinenumbers: r.u32(),
+    numberOfRelocations: r.u16(),
+    numberOfLinenumbers: r.u16(),
+    characteristics: r.u32(),
+  };
 }
 
 export const SectionFlags = {
@@ -46,11 +70,11 @@ export function sectionExtent(s: PeSection): number {
   return s.virtualSize !== 0 ? s.virtualSize : s.sizeOfRawData;
 }
 
-export function isExecutable(s: PeSection): boolean {
+export function isExecutable(s: Pick<SectionHeader, 'characteristics'>): boolean {
   return (s.characteristics & SectionFlags.MEM_EXECUTE) !== 0;
 }
 
-export function isWritable(s: PeSection): boolean {
+export function isWritable(s: Pick<SectionHeader, 'characteristics'>): boolean {
   return (s.characteristics & SectionFlags.MEM_WRITE) !== 0;
 }
 
@@ -67,21 +91,8 @@ export function parseSectionTable(data: Uint8Array, headers: PeHeaders, resolveL
   const sections: PeSection[] = [];
   for (let i = 0; i < count; i++) {
     const at = table.offset;
-    const rawName = latin1(table.bytes(8));
-    const section: PeSection = {
-      number: i + 1,
-      name: rawName,
-      virtualSize: table.u32(),
-      virtualAddress: table.u32(),
-      sizeOfRawData: table.u32(),
-      pointerToRawData: table.u32(),
-      pointerToRelocations: table.u32(),
-      pointerToLinenumbers: table.u32(),
-      numberOfRelocations: table.u16(),
-      numberOfLinenumbers: table.u16(),
-      characteristics: table.u32(),
-    };
-    const long = /^\/(\d+)$/.exec(rawName);
+    const section: PeSection = { number: i + 1, ...readSectionHeader(table) };
+    const long = /^\/(\d+)$/.exec(section.name);
     if (long && resolveLongNames && headers.file.pointerToSymbolTable !== 0) {
       strings ??= stringTable(data, headers);
       section.name = longName(strings, Number(long[1]), at);
