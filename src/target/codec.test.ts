@@ -11,7 +11,8 @@ import {
   packet,
 } from './codec';
 import { buildConnectionInfoBody } from './info';
-import type { KernelEvent, KernelMessage, StopRecord } from './messages';
+import { makeStopRecord } from './testing';
+import type { KernelEvent, KernelMessage } from './messages';
 import { ALL_FEATURES, HANDSHAKE, PacketId, STOP_RECORD_SIZE } from './protocol';
 import { encodeStopRecord } from './structs';
 
@@ -21,26 +22,7 @@ function pushAll(dec: KernelStreamDecoder, chunks: Buffer[]): KernelEvent[] {
   return chunks.flatMap((c) => dec.push(c));
 }
 
-function record(overrides: Omit<Partial<StopRecord>, 'frame'> & { frame?: Partial<StopRecord['frame']> } = {}): StopRecord {
-  const frame = {
-    rdi: 0n, rsi: 0n, rbp: 0n, rdx: 0n, rcx: 0n, rbx: 0n, rax: 0n,
-    r15: 0n, r14: 0n, r13: 0n, r12: 0n, r11: 0n, r10: 0n, r9: 0n, r8: 0n,
-    handlerId: 3n, errorCode: 0n, rip: 0x140001000n, cs: 0x38n, rflags: 0x246n, rsp: 0x7867d178n, ss: 0x30n,
-    ...overrides.frame,
-  };
-  return {
-    instruction: Buffer.alloc(15),
-    cr0: 0x80010033n,
-    cr2: 0n,
-    cr3: 0x7f801000n,
-    cr4: 0x668n,
-    callStackSize: 0,
-    ...overrides,
-    frame,
-  };
-}
-
-const pfFor = (cr2: bigint): Buffer => packet(PacketId.PF, encodeStopRecord(record({ cr2, frame: { handlerId: 14n, rip: 0x1400135d1n } })));
+const pfFor = (cr2: bigint): Buffer => packet(PacketId.PF, encodeStopRecord(makeStopRecord({ cr2, frame: { handlerId: 14n, rip: 0x1400135d1n } })));
 const memHeader = (length: number): Buffer => {
   const h = Buffer.alloc(8);
   h.writeUInt32LE(0x804, 0);
@@ -152,14 +134,14 @@ describe('KernelStreamDecoder after the handshake', () => {
   });
 
   it('rejects an implausible stop record and resynchronises on the next packet', () => {
-    const body = encodeStopRecord(record({ frame: { rflags: 0x200n } })); // bit 1 clear: impossible
+    const body = encodeStopRecord(makeStopRecord({ frame: { rflags: 0x200n } })); // bit 1 clear: impossible
     const evs = connected().push(Buffer.concat([packet(PacketId.Breakpoint, body), trace('after')]));
     expect(evs.map((e) => e.kind)).toEqual(['garbage', 'trace']);
     expect((evs[0] as { reason: string }).reason).toMatch(/rflags/);
   });
 
   it('rejects a stop record early from its partial fields (no wait for 225 bytes)', () => {
-    const body = encodeStopRecord(record({ frame: { rip: 0x0000800000000000n } }));
+    const body = encodeStopRecord(makeStopRecord({ frame: { rip: 0x0000800000000000n } }));
     const dec = connected();
     const evs = dec.push(Buffer.concat([packet(PacketId.Breakpoint, body).subarray(0, 8 + 150)]));
     expect(evs.map((e) => e.kind)).toEqual(['garbage']);
@@ -171,7 +153,7 @@ describe('KernelStreamDecoder after the handshake', () => {
   });
 
   it('decodes a HwBreakpoint stop with slot and dr6', () => {
-    const r = record({ frame: { handlerId: 1n } });
+    const r = makeStopRecord({ frame: { handlerId: 1n } });
     const msg: KernelMessage = { kind: 'stop', stopKind: 'hwBreakpoint', slot: 2, dr6: 0xffff0ff4n, record: r };
     expect(connected().push(encodeKernelMessage(msg))).toEqual([msg]);
   });
@@ -201,7 +183,7 @@ describe('the unmapped-read wedge', () => {
   it('recognises a GPF where the read crosses into non-canonical addresses', () => {
     const dec = connected();
     dec.expectMemoryReply(0x7ffffffffffcn, 8);
-    const gp = packet(PacketId.GPF, encodeStopRecord(record({ frame: { handlerId: 13n } })));
+    const gp = packet(PacketId.GPF, encodeStopRecord(makeStopRecord({ frame: { handlerId: 13n } })));
     const evs = dec.push(Buffer.concat([memHeader(8), Buffer.from([1, 2, 3, 4]), gp]));
     expect(evs).toMatchObject([{ kind: 'wedge', faultKind: 'gpf', partial: Buffer.from([1, 2, 3, 4]) }]);
   });
@@ -377,6 +359,6 @@ describe('encodeRequest', () => {
     expect(isJosgdbError(caught, 'BAD_ARGUMENT')).toBe(true);
   });
   it('stop records are 225 bytes', () => {
-    expect(encodeStopRecord(record()).length).toBe(STOP_RECORD_SIZE);
+    expect(encodeStopRecord(makeStopRecord()).length).toBe(STOP_RECORD_SIZE);
   });
 });
