@@ -4,8 +4,6 @@
  * what the tour expects. `--interactive` leaves everything running instead and
  * prints the gdb command to attach. Every process it starts is stopped on exit.
  */
-import pino from 'pino';
-import type { CommandModule } from 'yargs';
 import { startBridge } from '../bridge/bridge';
 import { JosgdbError } from '../common/errors';
 import { runGdbBatch } from '../demo/gdb-batch';
@@ -13,6 +11,10 @@ import { launchQemu } from '../demo/qemu';
 import { demoTour } from '../demo/tour';
 import { STUB_EFI, STUB_PDB } from '../demo/stub-paths';
 import { loadSymbols } from '../symbols/loader';
+import { createLogger } from './logging';
+import type { OptionTable } from './option-values';
+import { createProgress } from './progress';
+import type { BuiltCommand } from './settings-help';
 
 interface DemoArgs {
   interactive: boolean;
@@ -22,14 +24,18 @@ interface DemoArgs {
 
 const hex = (v: bigint) => '0x' + v.toString(16);
 
-export const demoCommand: CommandModule<object, DemoArgs> = {
+export const demoOptions = {
+  interactive: { type: 'boolean', default: false, describe: 'leave QEMU and the bridge running and print the gdb command' },
+  compat: { type: 'boolean', default: false, describe: 'boot the stub in josx64 compatibility mode (flaws on, no extensions)' },
+  port: { type: 'number', default: 1234, describe: 'gdb port for --interactive (the tour uses a free one)' },
+} as const satisfies OptionTable;
+
+export const demoCommand: BuiltCommand<DemoArgs> = {
   command: 'demo',
   describe: 'boot the stub-uefi demo kernel in QEMU and run a scripted gdb tour',
   builder: (y) =>
     y
-      .option('interactive', { type: 'boolean', default: false, describe: 'leave QEMU and the bridge running and print the gdb command' })
-      .option('compat', { type: 'boolean', default: false, describe: 'boot the stub in josx64 compatibility mode (flaws on, no extensions)' })
-      .option('port', { type: 'number', default: 1234, describe: 'gdb port for --interactive (the tour uses a free one)' })
+      .options(demoOptions)
       .example('$0 demo', 'the scripted tour (what make demo runs)')
       .example('$0 demo --interactive', 'then: gdb -ex "target remote 127.0.0.1:1234"'),
   handler: async (args) => {
@@ -38,12 +44,14 @@ export const demoCommand: CommandModule<object, DemoArgs> = {
     const index = symbols.index;
     process.stderr.write('josgdb demo: booting stub-uefi in QEMU with OVMF...\n');
     const qemu = await launchQemu({ efi: STUB_EFI, compat: args.compat });
-    const log = pino({ level: args.interactive ? 'info' : 'warn' }, pino.destination(2));
+    const progress = createProgress();
+    const log = createLogger(args.interactive ? 'info' : 'warn', { progress });
     const cleanup = async () => {
       await qemu.stop();
     };
     process.once('SIGINT', () => void cleanup().then(() => process.exit(130)));
     try {
+      progress.start(`waiting for the stub's handshake on ${qemu.targetSpec} (OVMF boots first)`);
       const bridge = await startBridge({
         target: qemu.targetSpec,
         listenHost: '127.0.0.1',
@@ -51,12 +59,13 @@ export const demoCommand: CommandModule<object, DemoArgs> = {
         log,
         handshakeTimeoutMs: 120_000,
         symbols: { image: STUB_EFI, pdb: STUB_PDB },
-      });
+        onNoise: (line) => progress.detail(line),
+      }).finally(() => progress.done());
       await bridge.session.waitForStop();
       const base = bridge.session.target.info.imageBase;
       const at = (name: string) => {
         const hit = index.lookupName(name)[0];
-        if (hit === undefined) throw new Error(`the stub's PDB has no symbol ${name}`);
+        if (hit === undefined) throw new JosgdbError('SYMBOL_MISMATCH', `the stub's PDB has no symbol ${name}: rebuild the stub and its PDB together with make -C stub-uefi`);
         return base + BigInt(hit.rva);
       };
       if (args.interactive) {
@@ -75,7 +84,7 @@ export const demoCommand: CommandModule<object, DemoArgs> = {
       await bridge.close();
       const failed = steps.find((s) => s.expect && !s.expect.test(transcript));
       if (failed) {
-        throw new JosgdbError('PROTOCOL', `demo step "${failed.command}" did not show what it should (${failed.what})`);
+        throw new JosgdbError('PROTOCOL', `demo step "${failed.command}" did not show what it should (${failed.what}); gdb's transcript is above, and josgdb demo --interactive lets you try the step by hand`);
       }
       process.stdout.write('\njosgdb demo: every step did what the tour expects.\n');
     } finally {

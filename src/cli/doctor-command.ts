@@ -4,11 +4,12 @@
  * off. The program options exist so a check can be pointed elsewhere (another
  * gdb, a QEMU built from source), and so the tests can make each check fail.
  */
-import type { CommandModule } from 'yargs';
 import { formatCheck, type CheckResult } from '../doctor/check-result';
 import { checkImage, checkTarget } from '../doctor/session';
 import { checkBuildTool, checkGdb, checkLldb, checkOvmf, checkQemu } from '../doctor/tools';
 import { ExitCode } from './exit-codes';
+import type { OptionTable } from './option-values';
+import type { BuiltCommand } from './settings-help';
 
 interface DoctorArgs {
   gdb: string;
@@ -39,22 +40,26 @@ export async function runDoctor(args: DoctorArgs): Promise<CheckResult[]> {
   return results;
 }
 
-export const doctorCommand: CommandModule<object, DoctorArgs> = {
+export const doctorOptions = {
+  target: { type: 'string', describe: 'also check that this link opens (as for serve; nothing is sent), e.g. tcp:127.0.0.1:5555' },
+  'target-timeout': { type: 'number', default: 2000, describe: 'milliseconds to wait for the target link to open' },
+  image: { type: 'string', describe: 'also check that this kernel image parses and its PDB matches it' },
+  pdb: { type: 'string', implies: 'image', describe: "the image's PDB (default: searched for as serve does)" },
+  gdb: { type: 'string', default: 'gdb', describe: 'the gdb to check' },
+  lldb: { type: 'string', default: 'lldb', describe: 'the lldb to check' },
+  qemu: { type: 'string', default: 'qemu-system-x86_64', describe: 'the QEMU to check' },
+  ovmf: { type: 'string', describe: 'the OVMF firmware file to check (default: where Debian and Fedora install it)' },
+  clang: { type: 'string', default: 'clang', describe: 'the clang to check' },
+  'lld-link': { type: 'string', default: 'lld-link', describe: 'the lld-link to check' },
+  'llvm-pdbutil': { type: 'string', default: 'llvm-pdbutil', describe: 'the llvm-pdbutil to check' },
+} as const satisfies OptionTable;
+
+export const doctorCommand: BuiltCommand<DoctorArgs> = {
   command: 'doctor',
   describe: 'check that gdb, lldb, QEMU, OVMF and the toolchain are installed, and optionally the target link and the image with its PDB',
   builder: (y) =>
     y
-      .option('target', { type: 'string', describe: 'also check that this link opens (as for serve; nothing is sent), e.g. tcp:127.0.0.1:5555' })
-      .option('target-timeout', { type: 'number', default: 2000, describe: 'milliseconds to wait for the target link to open' })
-      .option('image', { type: 'string', describe: 'also check that this kernel image parses and its PDB matches it' })
-      .option('pdb', { type: 'string', implies: 'image', describe: "the image's PDB (default: searched for as serve does)" })
-      .option('gdb', { type: 'string', default: 'gdb', describe: 'the gdb to check' })
-      .option('lldb', { type: 'string', default: 'lldb', describe: 'the lldb to check' })
-      .option('qemu', { type: 'string', default: 'qemu-system-x86_64', describe: 'the QEMU to check' })
-      .option('ovmf', { type: 'string', describe: 'the OVMF firmware file to check (default: where Debian and Fedora install it)' })
-      .option('clang', { type: 'string', default: 'clang', describe: 'the clang to check' })
-      .option('lld-link', { type: 'string', default: 'lld-link', describe: 'the lld-link to check' })
-      .option('llvm-pdbutil', { type: 'string', default: 'llvm-pdbutil', describe: 'the llvm-pdbutil to check' })
+      .options(doctorOptions)
       .example('$0 doctor', 'check the host')
       .example('$0 doctor --target tcp:127.0.0.1:5555 --image build/BOOTX64.EFI', 'also check the VM link and the image with its PDB'),
   handler: async (args) => {

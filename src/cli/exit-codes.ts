@@ -16,6 +16,11 @@ export const ExitCode = {
   REPLAY_DIVERGED: 7,
 } as const;
 
+/** One line for --help: the table in docs/troubleshooting.md says more. */
+export const EXIT_CODE_SUMMARY =
+  'Exit codes: 0 ok, 1 failure, 2 bad command line or settings, 3 cannot listen, 4 target unreachable, ' +
+  '5 no handshake, 6 target lost, 7 replay diverged.';
+
 export function exitCodeFor(err: unknown): number {
   if (!isJosgdbError(err)) return ExitCode.FAILURE;
   switch (err.code) {

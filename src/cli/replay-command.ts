@@ -4,7 +4,6 @@
  * differs from the recorded one (docs/recording.md).
  */
 import * as fs from 'fs';
-import type { CommandModule } from 'yargs';
 import { JosgdbError } from '../common/errors';
 import { readRecordingFile } from '../recording/format';
 import { describeDivergence } from '../replay/divergence';
@@ -12,6 +11,8 @@ import { startReplay } from '../replay/replay';
 import { ExitCode } from './exit-codes';
 import { isLoopback, parseListenAddress } from './listen-address';
 import { createLogger, LOG_LEVELS, type LogLevel } from './logging';
+import type { OptionTable } from './option-values';
+import type { BuiltCommand } from './settings-help';
 
 interface ReplayArgs {
   file: string;
@@ -23,18 +24,22 @@ interface ReplayArgs {
   'symbol-path'?: string[];
 }
 
-export const replayCommand: CommandModule<object, ReplayArgs> = {
+export const replayOptions = {
+  listen: { type: 'string', default: '127.0.0.1:1234', describe: 'where gdb connects: HOST:PORT' },
+  'allow-remote': { type: 'boolean', default: false, describe: 'allow --listen on a non-loopback address' },
+  'log-level': { choices: LOG_LEVELS, default: 'warn' as LogLevel, describe: 'log detail (logs go to stderr)' },
+  image: { type: 'string', describe: 'the image the recording was made with (default: the one its header names, if it exists)' },
+  pdb: { type: 'string', describe: "the image's PDB (default: the one its header names)" },
+  'symbol-path': { type: 'string', array: true, describe: 'directories to search for the PDB' },
+} as const satisfies OptionTable;
+
+export const replayCommand: BuiltCommand<ReplayArgs> = {
   command: 'replay <file>',
   describe: 'play a recorded session (serve --record) to a new gdb and report where it diverges',
   builder: (y) =>
     y
       .positional('file', { type: 'string', demandOption: true, describe: 'the recording' })
-      .option('listen', { type: 'string', default: '127.0.0.1:1234', describe: 'where gdb connects: HOST:PORT' })
-      .option('allow-remote', { type: 'boolean', default: false, describe: 'allow --listen on a non-loopback address' })
-      .option('log-level', { choices: LOG_LEVELS, default: 'warn' as LogLevel, describe: 'log detail (logs go to stderr)' })
-      .option('image', { type: 'string', describe: 'the image the recording was made with (default: the one its header names, if it exists)' })
-      .option('pdb', { type: 'string', describe: "the image's PDB (default: the one its header names)" })
-      .option('symbol-path', { type: 'string', array: true, describe: 'directories to search for the PDB' })
+      .options(replayOptions)
       .example('$0 replay bug.josrec --listen 127.0.0.1:1234', 'then: gdb -ex "target remote 127.0.0.1:1234" and the same commands as when recording'),
   handler: async (args) => {
     const listen = parseListenAddress(args.listen);

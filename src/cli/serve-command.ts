@@ -3,15 +3,18 @@
  * loopback unless --allow-remote says otherwise: a gdb connection can read and
  * write all of the target's memory.
  */
-import type { CommandModule } from 'yargs';
 import { JosgdbError } from '../common/errors';
 import { startBridge } from '../bridge/bridge';
 import { defaultSnapshotPath } from '../bridge/session-snapshot';
 import { BaudCheck, wrongBaudHint } from '../link/baud-check';
 import { openLink, parseLinkSpec, parseThrottle } from '../link/open';
 import { SessionRecorder } from '../recording/session-recorder';
+import { ExitCode } from './exit-codes';
 import { isLoopback, parseListenAddress } from './listen-address';
 import { createLogger, LOG_LEVELS, type LogLevel } from './logging';
+import type { OptionTable } from './option-values';
+import { createProgress } from './progress';
+import type { BuiltCommand } from './settings-help';
 import { josgdbVersion } from './version';
 
 interface ServeArgs {
@@ -32,45 +35,49 @@ interface ServeArgs {
   throttle?: string;
 }
 
-export const serveCommand: CommandModule<object, ServeArgs> = {
+export const serveOptions = {
+  target: {
+    type: 'string',
+    demandOption: true,
+    describe:
+      'the target link: tcp:HOST:PORT (QEMU -serial tcp:...,server=on,nodelay=on), tcp-listen:HOST:PORT (QEMU -serial tcp:HOST:PORT connects), ' +
+      'unix:PATH, serial:DEVICE[:BAUD] or /dev/ttyUSB0 (a pty from QEMU -serial pty too), then options such as ,8N1 ,flow=rtscts ,throttle=BAUD (docs/hardware.md)',
+  },
+  listen: { type: 'string', default: '127.0.0.1:1234', describe: 'where gdb connects: HOST:PORT' },
+  'allow-remote': { type: 'boolean', default: false, describe: 'allow --listen on a non-loopback address' },
+  'log-level': { choices: LOG_LEVELS, default: 'info' as LogLevel, describe: 'log detail (logs go to stderr)' },
+  'packet-log': { type: 'string', describe: 'write every packet on both links, timestamped, to this file' },
+  baud: { type: 'number', describe: 'baud rate of a serial device (default 38400, as josx64 programs it)' },
+  'handshake-timeout': { type: 'number', default: 120, describe: 'seconds to wait for the kernel to answer the handshake' },
+  attach: {
+    type: 'boolean',
+    default: false,
+    describe: 'the kernel is already connected (josgdb was restarted): attach from the saved session, no handshake',
+  },
+  'state-file': {
+    type: 'string',
+    describe: 'where the session state for --attach is kept (default: one file per target under $XDG_STATE_HOME/josgdb)',
+  },
+  image: { type: 'string', describe: "the kernel's PE image (e.g. BOOTX64.EFI): gdb gets its names and source lines with no setup" },
+  pdb: { type: 'string', describe: "the image's PDB (default: the path the image records, next to the image, --symbol-path, the cache)" },
+  'symbol-path': { type: 'string', array: true, describe: 'directories to search for the PDB (flat or symbol-store layout)' },
+  record: {
+    type: 'string',
+    describe: 'record every byte of both links, timestamped, to this file (gzip; josgdb replay FILE plays it back; docs/recording.md)',
+  },
+  throttle: {
+    type: 'string',
+    describe: 'pace the target link like a UART: BAUD[,JITTER_MS] (e.g. 115200,2), to try a real line over a fast socket',
+  },
+  reconnect: { type: 'boolean', default: true, describe: 'reopen a dropped target link and carry on (--no-reconnect to exit instead)' },
+} as const satisfies OptionTable;
+
+export const serveCommand: BuiltCommand<ServeArgs> = {
   command: 'serve',
   describe: 'bridge a josx64 target to gdb, lldb or an IDE',
   builder: (y) =>
     y
-      .option('target', {
-        type: 'string',
-        demandOption: true,
-        describe:
-          'the target link: tcp:HOST:PORT (QEMU -serial tcp:...,server=on,nodelay=on), tcp-listen:HOST:PORT (QEMU -serial tcp:HOST:PORT connects), ' +
-          'unix:PATH, serial:DEVICE[:BAUD] or /dev/ttyUSB0 (a pty from QEMU -serial pty too), then options such as ,8N1 ,flow=rtscts ,throttle=BAUD (docs/hardware.md)',
-      })
-      .option('listen', { type: 'string', default: '127.0.0.1:1234', describe: 'where gdb connects: HOST:PORT' })
-      .option('allow-remote', { type: 'boolean', default: false, describe: 'allow --listen on a non-loopback address' })
-      .option('log-level', { choices: LOG_LEVELS, default: 'info' as LogLevel, describe: 'log detail (logs go to stderr)' })
-      .option('packet-log', { type: 'string', describe: 'write every packet on both links, timestamped, to this file' })
-      .option('baud', { type: 'number', describe: 'baud rate of a serial device (default 38400, as josx64 programs it)' })
-      .option('handshake-timeout', { type: 'number', default: 120, describe: 'seconds to wait for the kernel to answer the handshake' })
-      .option('attach', {
-        type: 'boolean',
-        default: false,
-        describe: 'the kernel is already connected (josgdb was restarted): attach from the saved session, no handshake',
-      })
-      .option('state-file', {
-        type: 'string',
-        describe: 'where the session state for --attach is kept (default: one file per target under $XDG_STATE_HOME/josgdb)',
-      })
-      .option('image', { type: 'string', describe: "the kernel's PE image (e.g. BOOTX64.EFI): gdb gets its names and source lines with no setup" })
-      .option('pdb', { type: 'string', describe: "the image's PDB (default: the path the image records, next to the image, --symbol-path, the cache)" })
-      .option('symbol-path', { type: 'string', array: true, describe: 'directories to search for the PDB (flat or symbol-store layout)' })
-      .option('record', {
-        type: 'string',
-        describe: 'record every byte of both links, timestamped, to this file (gzip; josgdb replay FILE plays it back; docs/recording.md)',
-      })
-      .option('throttle', {
-        type: 'string',
-        describe: 'pace the target link like a UART: BAUD[,JITTER_MS] (e.g. 115200,2), to try a real line over a fast socket',
-      })
-      .option('reconnect', { type: 'boolean', default: true, describe: 'reopen a dropped target link and carry on (--no-reconnect to exit instead)' })
+      .options(serveOptions)
       .example('$0 serve --target tcp:127.0.0.1:5555', 'QEMU started with -serial tcp:127.0.0.1:5555,server=on,wait=off,nodelay=on')
       .example('$0 serve --target /dev/ttyUSB0 --baud 115200', 'a real machine on a USB serial adapter')
       .example('$0 serve --target tcp:127.0.0.1:5555 --image build/BOOTX64.EFI', 'with symbols: gdb needs no file argument')
@@ -80,7 +87,8 @@ export const serveCommand: CommandModule<object, ServeArgs> = {
       .example('gdb -ex "target remote 127.0.0.1:1234"', 'then, in another terminal, attach gdb'),
   handler: async (args) => {
     const listen = parseListenAddress(args.listen);
-    const log = createLogger(args['log-level']);
+    const progress = createProgress();
+    const log = createLogger(args['log-level'], { progress });
     if (!isLoopback(listen.host)) {
       if (!args['allow-remote']) {
         throw new JosgdbError(
@@ -126,6 +134,11 @@ export const serveCommand: CommandModule<object, ServeArgs> = {
       });
       return recorder ? recorder.target(link) : link;
     };
+    const withSymbols = args.image !== undefined || args.pdb !== undefined;
+    progress.start(
+      `${args.attach ? 'attaching to the kernel' : "waiting for the target's handshake"} on ${args.target}` +
+        (withSymbols ? ', then reading the symbols' : ''),
+    );
     const bridge = await startBridge({
       target: args.target,
       openTarget,
@@ -137,20 +150,25 @@ export const serveCommand: CommandModule<object, ServeArgs> = {
       packetLogPath: args['packet-log'],
       handshakeTimeoutMs: args['handshake-timeout'] * 1000,
       onNoise: (line) => {
+        progress.detail(line);
         log.debug({ channel: 'pre-handshake' }, line);
         if (baudCheck?.feed(line)) log.warn(wrongBaudHint(args.target));
       },
       stateFile: args['state-file'] ?? defaultSnapshotPath(args.target),
       attach: args.attach,
       reconnect: args.reconnect,
-      symbols:
-        args.image !== undefined || args.pdb !== undefined
-          ? { image: args.image, pdb: args.pdb, symbolPath: args['symbol-path'] }
-          : undefined,
-    }).catch(async (err: unknown) => {
-      await recorder?.close();
-      throw err;
-    });
+      symbols: withSymbols ? { image: args.image, pdb: args.pdb, symbolPath: args['symbol-path'] } : undefined,
+    }).then(
+      (running) => {
+        progress.done();
+        return running;
+      },
+      async (err: unknown) => {
+        progress.done();
+        await recorder?.close();
+        throw err;
+      },
+    );
     let shuttingDown = false;
     await new Promise<void>((resolve) => {
       const stop = () => {
@@ -162,6 +180,7 @@ export const serveCommand: CommandModule<object, ServeArgs> = {
       void bridge.targetLost.then((reason) => {
         if (shuttingDown) return;
         log.error(`the target link ${args.target} is gone (${reason}); restart josgdb when the target is back (with --attach if the kernel kept running)`);
+        process.exitCode = ExitCode.TARGET_LOST;
         resolve();
       });
     });

@@ -51,7 +51,7 @@ function openWithin(spec: string, ms: number): Promise<Link> {
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
       gaveUp = true;
-      reject(new Error(`no connection within ${ms} ms`));
+      reject(new Error(`no connection within ${ms} ms (a slow network or target? raise --target-timeout)`));
     }, ms);
   });
   return Promise.race([opening, timeout]).finally(() => clearTimeout(timer));
