@@ -155,6 +155,17 @@ test('a required option can come from the config file, and the command runs with
   expect(existsSync(path.join(dir, 'stub.debug'))).toBe(true);
 });
 
+test('a top-level "pdb" meant for serve does not stop doctor: its report says the PDB needs --image to be checked', () => {
+  // serve takes --pdb alone (it reads the image from target memory), so such a file is a normal one.
+  writeConfig('josgdb.json', { listen: '127.0.0.1:1234', pdb: 'build/kernel.pdb' });
+  const run = doctor([]);
+  expect(run.stderr).toBe('');
+  expect(run.stdout).toMatch(/^note\s+pdb: build\/kernel\.pdb is not checked: .*no --image is given\n\s+fix: add --image FILE/m);
+  // The report ran to its end (yargs' "Implications failed" stopped it with a usage error before).
+  expect(run.stdout).toMatch(/^(all checks passed|\d+ problems? found)$/m);
+  expect(run.status).not.toBe(ExitCode.USAGE);
+});
+
 test('a missing required option says every place it can be given', () => {
   const run = josgdb(['serve']);
   expect(run.status).toBe(ExitCode.USAGE);

@@ -6,8 +6,10 @@
  */
 import { spawn } from 'node:child_process';
 import net from 'node:net';
+import { tmpdir } from 'node:os';
 import { ExitCode } from '../src/cli/exit-codes';
-import { CLI, ensureBuiltCli } from './support/built-cli';
+import { CLI, STUB_IMAGE, STUB_PDB, ensureBuiltCli } from './support/built-cli';
+import { FakeKernel } from './support/fake-kernel';
 
 const FIRMWARE_LINE = 'BdsDxe: loading Boot0001 "UEFI QEMU HARDDISK"';
 
@@ -81,4 +83,40 @@ test('stderr on a terminal: the status line says what josgdb waits for and what 
   } finally {
     await target.close();
   }
+});
+
+test('the status line follows the start: the handshake, then the symbols it reads, and it is gone once gdb can connect', async () => {
+  const kernel = await FakeKernel.listen({});
+  const spec = `tcp:127.0.0.1:${kernel.port}`;
+  const shellQuote = (s: string) => `'${s.replace(/'/g, "'\\''")}'`;
+  const args = [CLI, 'serve', '--target', spec, '--listen', '127.0.0.1:0', '--no-reconnect', '--image', STUB_IMAGE, '--pdb', STUB_PDB];
+  const child = spawn('script', ['-qec', `stty cols 400; ${[process.execPath, ...args].map(shellQuote).join(' ')}`, '/dev/null'], {
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: '/nonexistent', TERM: 'dumb', XDG_STATE_HOME: tmpdir() },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const closed = new Promise<number | null>((resolve) => child.on('close', resolve));
+  try {
+    await new Promise<void>((resolve, reject) => {
+      child.stdout.on('data', (d: Buffer) => {
+        output += d.toString();
+        if (output.includes('waiting for gdb on')) resolve();
+      });
+      void closed.then(() => reject(new Error(`serve ended before it listened:\n${output}`)));
+    });
+  } finally {
+    // The target going away ends serve (--no-reconnect), and with it script.
+    await kernel.close();
+  }
+  expect(await closed).toBe(ExitCode.TARGET_LOST);
+  const handshake = output.indexOf(`josgdb: waiting for the target's handshake on ${spec}`);
+  const symbols = output.indexOf(`josgdb: reading the symbols (${STUB_IMAGE}, ${STUB_PDB})`);
+  const listening = output.indexOf('waiting for gdb on');
+  expect(handshake).toBeGreaterThan(-1);
+  expect(symbols).toBeGreaterThan(handshake);
+  expect(listening).toBeGreaterThan(symbols);
+  // Once gdb can connect the line is erased and never drawn again.
+  const lastDraw = output.lastIndexOf('\r\x1b[Kjosgdb: ');
+  expect(output.slice(lastDraw + 4)).toMatch(/^josgdb: [^\r\n]*\r\x1b\[K/);
+  expect(output.slice(listening)).not.toMatch(/\r\x1b\[Kjosgdb: (waiting|reading|opening)/);
 });

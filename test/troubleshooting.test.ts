@@ -169,7 +169,7 @@ test('the extraction finds the messages it is meant to find (a guard against a r
   expect(texts).toContain(canonical('the target link <target> is gone (<reason>); restart josgdb when the target is back (with --attach if the kernel kept running)'));
   expect(texts).toContain(canonical('symbols for <image> come from the image alone: its sections and exports, no source lines'));
   expect(texts).toContain(canonical('--listen "<text>": expected HOST:PORT or PORT, e.g. 127.0.0.1:1234'));
-  expect(texts).toContain(canonical('no KernelConnectionInfo from <link> within <ms> ms<last lines>'));
+  expect(texts).toContain(canonical('no KernelConnectionInfo from <link> within <seconds> s (--handshake-timeout)<last lines>'));
   expect(inCode.length).toBeGreaterThan(60);
   expect(inDoc.length).toBeGreaterThan(60);
 });

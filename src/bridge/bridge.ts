@@ -47,7 +47,19 @@ export interface BridgeOptions {
   openTarget?: () => Promise<Link>;
   /** Sees every byte on each debugger connection (`--record`, replay checks). */
   rspTap?: RspTap;
+  /** Told as the start moves on, for a status line (`josgdb serve`); see BridgePhase. */
+  onPhase?: (phase: BridgePhase) => void;
 }
+
+/**
+ * The steps of a start that can take long enough for a user to wonder, in order:
+ * opening the link (tcp-listen waits for QEMU to connect), the handshake (or the
+ * attach, which may turn into a handshake when the kernel rebooted), reading the
+ * symbols (a large PDB, or the image out of target memory), and `listening` for
+ * gdb, when the start is over. Handshakes after the start (a reset, a reboot)
+ * are not phases: they are logged.
+ */
+export type BridgePhase = 'link' | 'handshake' | 'attach' | 'symbols' | 'listening';
 
 export interface SymbolOptions {
   image?: string;
@@ -82,6 +94,7 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
   };
   const open = async () => logLink(await (options.openTarget ? options.openTarget() : openLink(options.target, { baud: options.baud })));
 
+  options.onPhase?.('link');
   const link = await open();
   const client = new KernelClient(link, {
     logger: log.child({ layer: 'target' }),
@@ -95,8 +108,10 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
     if (options.attach) {
       if (!store) throw new Error('attach needs a state file');
       snapshot = store.load(link.description);
+      options.onPhase?.('attach');
       ({ info, snapshot } = await attach(client, snapshot, options));
     } else {
+      options.onPhase?.('handshake');
       log.info(`connecting to the target on ${link.description}`);
       info = await client.connect({ handshakeTimeoutMs: options.handshakeTimeoutMs, onNoise: options.onNoise });
     }
@@ -143,7 +158,7 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
               const again = await client.connect({ handshakeTimeoutMs: options.handshakeTimeoutMs, onNoise: options.onNoise });
               log.info(`target connected again after a reboot, image at 0x${again.imageBase.toString(16)}`);
             } catch (err) {
-              log.error(`the rebooted target did not handshake: ${errorMessage(err)}`);
+              log.error(`the rebooted target did not handshake: ${errorMessage(err)}; the session ends: restart the target, then josgdb`);
               target.endSession(`no handshake after the reboot: ${errorMessage(err)}`);
             }
           },
@@ -157,13 +172,14 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
       .connect({ handshakeTimeoutMs: options.handshakeTimeoutMs, onNoise: options.onNoise })
       .then((again) => log.info(`target connected again after the reset, image at 0x${again.imageBase.toString(16)}`))
       .catch((err) => {
-        log.error(`the target did not come back after the reset: ${errorMessage(err)}`);
+        log.error(`the target did not come back after the reset: ${errorMessage(err)}; the session ends: restart the target, then josgdb`);
         target.endSession(`no handshake after the reset: ${errorMessage(err)}`);
       });
   });
 
   // The first stop can come in the same chunk as the connection info, before the session listened.
   target.replayLastStop();
+  if (options.symbols) options.onPhase?.('symbols');
   const symbols = options.symbols ? await loadTargetSymbols(options.symbols, info, client, session, log) : undefined;
   const symbolFile = symbols ? serveSymbolFile(symbols, info.imageBase) : undefined;
   const server = new GdbServer({
@@ -177,6 +193,8 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
     linkDescription: link.description,
     packetLog,
     tap: options.rspTap,
+    // The phase ends the status line before the server logs where gdb connects.
+    onListening: () => options.onPhase?.('listening'),
     setLogLevel: (level) => {
       if (!(level in log.levels.values)) return false;
       log.level = level;
@@ -236,6 +254,7 @@ async function attach(
       `the kernel did not answer as a stopped kernel would (${errorMessage(err)}): it has probably rebooted; handshaking instead`,
     );
     client.forgetConnection('the kernel did not answer the attach probe');
+    options.onPhase?.('handshake');
     const fresh = await client.connect({ handshakeTimeoutMs: options.handshakeTimeoutMs, onNoise: options.onNoise });
     return { info: fresh, snapshot: undefined };
   }
@@ -340,7 +359,7 @@ async function loadTargetSymbols(
     );
     return loaded;
   } catch (err) {
-    log.warn(`no symbols: ${errorMessage(err)}`);
+    log.warn(`no symbols for gdb (${errorMessage(err)}): names and source lines are missing; check with josgdb doctor --image FILE`);
     return undefined;
   }
 }

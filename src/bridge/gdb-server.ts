@@ -31,6 +31,8 @@ export interface GdbServerOptions {
   image?: LoadedSymbols;
   /** Sees every byte of each debugger connection (`--record`, replay checks). */
   tap?: RspTap;
+  /** Called once listening, before the "waiting for gdb" line is logged (a status line ends first). */
+  onListening?: () => void;
 }
 
 /** Every byte on a debugger connection: `rx` from the debugger, `tx` to it. */
@@ -83,6 +85,7 @@ export class GdbServer {
       server.listen(port, host, () => {
         this.server = server;
         const a = this.address;
+        this.options.onListening?.();
         log.info(`waiting for gdb on ${a.address}:${a.port} (gdb -ex "target remote ${a.address}:${a.port}")`);
         resolve();
       });
@@ -151,8 +154,16 @@ export class GdbServer {
       // After D or k the session is already released; a second release would take
       // the target's next stop for itself.
       const release = closeAfterReply ? Promise.resolve() : session.release({ resume: true });
+      // release() takes the breakpoints out before it resumes, and a failure at
+      // any step before the resume (the break-in, the breakpoint update, the
+      // byte repair) leaves some in: "may" because a failed resume leaves none.
       void release
-        .catch((e) => log.error(`could not release the target after the debugger left: ${errorMessage(e)}`))
+        .catch((e) =>
+          log.error(
+            `could not release the target after the debugger left: ${errorMessage(e)}; ` +
+              'the kernel may still hold breakpoints: reconnect gdb and detach, or restart the target',
+          ),
+        )
         .finally(() => {
           this.active = undefined;
           for (const w of this.closedWaiters) w();

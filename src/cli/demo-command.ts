@@ -20,6 +20,7 @@ interface DemoArgs {
   interactive: boolean;
   compat: boolean;
   port: number;
+  'handshake-timeout': number;
 }
 
 const hex = (v: bigint) => '0x' + v.toString(16);
@@ -28,6 +29,8 @@ export const demoOptions = {
   interactive: { type: 'boolean', default: false, describe: 'leave QEMU and the bridge running and print the gdb command' },
   compat: { type: 'boolean', default: false, describe: 'boot the stub in josx64 compatibility mode (flaws on, no extensions)' },
   port: { type: 'number', default: 1234, describe: 'gdb port for --interactive (the tour uses a free one)' },
+  // As serve's: the handshake timeout message names this option, so the demo has it too.
+  'handshake-timeout': { type: 'number', default: 120, describe: 'seconds to wait for the stub to answer the handshake (OVMF boots first)' },
 } as const satisfies OptionTable;
 
 export const demoCommand: BuiltCommand<DemoArgs> = {
@@ -51,13 +54,17 @@ export const demoCommand: BuiltCommand<DemoArgs> = {
     };
     process.once('SIGINT', () => void cleanup().then(() => process.exit(130)));
     try {
-      progress.start(`waiting for the stub's handshake on ${qemu.targetSpec} (OVMF boots first)`);
       const bridge = await startBridge({
         target: qemu.targetSpec,
         listenHost: '127.0.0.1',
         listenPort: args.interactive ? args.port : 0,
         log,
-        handshakeTimeoutMs: 120_000,
+        handshakeTimeoutMs: args['handshake-timeout'] * 1000,
+        onPhase: (phase) => {
+          if (phase === 'handshake') progress.start(`waiting for the stub's handshake on ${qemu.targetSpec} (OVMF boots first)`);
+          else if (phase === 'symbols') progress.start(`reading the stub's symbols (${STUB_PDB})`);
+          else if (phase === 'listening') progress.done();
+        },
         symbols: { image: STUB_EFI, pdb: STUB_PDB },
         onNoise: (line) => progress.detail(line),
       }).finally(() => progress.done());

@@ -36,7 +36,19 @@ export async function runDoctor(args: DoctorArgs): Promise<CheckResult[]> {
     checkBuildTool(args['llvm-pdbutil'], { name: 'llvm-pdbutil', debianPackage: 'llvm', role: 'inspects PDBs by hand', optional: true }),
   ];
   if (args.target !== undefined) results.push(await checkTarget(args.target, args['target-timeout']));
-  if (args.image !== undefined) results.push(...(await checkImage(args.image, args.pdb)));
+  if (args.image !== undefined) {
+    results.push(...(await checkImage(args.image, args.pdb)));
+  } else if (args.pdb !== undefined) {
+    // Not a yargs `implies`: a top-level "pdb" in the config file is meant for
+    // serve (which reads the image from target memory) and reaches doctor too;
+    // doctor must still run then, and say why the PDB went unchecked.
+    results.push({
+      name: 'pdb',
+      status: 'note',
+      detail: `${args.pdb} is not checked: a PDB is checked against the image it was built with, and no --image is given`,
+      fix: 'add --image FILE (the .EFI linked with this PDB) to check both',
+    });
+  }
   return results;
 }
 
@@ -44,7 +56,7 @@ export const doctorOptions = {
   target: { type: 'string', describe: 'also check that this link opens (as for serve; nothing is sent), e.g. tcp:127.0.0.1:5555' },
   'target-timeout': { type: 'number', default: 2000, describe: 'milliseconds to wait for the target link to open' },
   image: { type: 'string', describe: 'also check that this kernel image parses and its PDB matches it' },
-  pdb: { type: 'string', implies: 'image', describe: "the image's PDB (default: searched for as serve does)" },
+  pdb: { type: 'string', describe: "the image's PDB, checked with --image (default: searched for as serve does)" },
   gdb: { type: 'string', default: 'gdb', describe: 'the gdb to check' },
   lldb: { type: 'string', default: 'lldb', describe: 'the lldb to check' },
   qemu: { type: 'string', default: 'qemu-system-x86_64', describe: 'the QEMU to check' },

@@ -1,5 +1,6 @@
 /** The status line: drawn and erased on a terminal, never written anywhere else. */
 import { createProgress, type StatusStream } from './progress';
+import { serveActivity } from './serve-command';
 
 class FakeStream implements StatusStream {
   written = '';
@@ -85,4 +86,16 @@ test('on a terminal: the elapsed time is redrawn by itself while waiting', async
   const after = stream.written;
   await new Promise((resolve) => setTimeout(resolve, 30));
   expect(stream.written).toBe(after);
+});
+
+test("serve's status line names what each step of the start waits on, and ends when gdb can connect", () => {
+  const target = 'tcp:127.0.0.1:5555';
+  expect(serveActivity('link', { target })).toBe('opening the target link tcp:127.0.0.1:5555');
+  expect(serveActivity('handshake', { target })).toBe("waiting for the target's handshake on tcp:127.0.0.1:5555");
+  expect(serveActivity('attach', { target })).toBe('attaching to the kernel on tcp:127.0.0.1:5555');
+  expect(serveActivity('symbols', { target, image: 'k.efi' })).toBe('reading the symbols (k.efi)');
+  expect(serveActivity('symbols', { target, image: 'k.efi', pdb: 'k.pdb' })).toBe('reading the symbols (k.efi, k.pdb)');
+  // --pdb alone: the image comes out of target memory, over the link, which is the slow part.
+  expect(serveActivity('symbols', { target, pdb: 'k.pdb' })).toBe('reading the symbols (the image from target memory, k.pdb)');
+  expect(serveActivity('listening', { target })).toBeUndefined();
 });

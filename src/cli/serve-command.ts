@@ -4,7 +4,7 @@
  * write all of the target's memory.
  */
 import { JosgdbError } from '../common/errors';
-import { startBridge } from '../bridge/bridge';
+import { startBridge, type BridgePhase } from '../bridge/bridge';
 import { defaultSnapshotPath } from '../bridge/session-snapshot';
 import { BaudCheck, wrongBaudHint } from '../link/baud-check';
 import { openLink, parseLinkSpec, parseThrottle } from '../link/open';
@@ -72,6 +72,28 @@ export const serveOptions = {
   reconnect: { type: 'boolean', default: true, describe: 'reopen a dropped target link and carry on (--no-reconnect to exit instead)' },
 } as const satisfies OptionTable;
 
+/**
+ * The status line for each step of the start (BridgePhase); undefined once
+ * gdb can connect, which ends it. Each names what it waits on, so a user
+ * staring at it knows where to look: the link, the target's boot, the files.
+ */
+export function serveActivity(phase: BridgePhase, args: Pick<ServeArgs, 'target' | 'image' | 'pdb'>): string | undefined {
+  switch (phase) {
+    case 'link':
+      return `opening the target link ${args.target}`;
+    case 'handshake':
+      return `waiting for the target's handshake on ${args.target}`;
+    case 'attach':
+      return `attaching to the kernel on ${args.target}`;
+    case 'symbols': {
+      const files = [args.image ?? 'the image from target memory', ...(args.pdb !== undefined ? [args.pdb] : [])];
+      return `reading the symbols (${files.join(', ')})`;
+    }
+    case 'listening':
+      return undefined;
+  }
+}
+
 export const serveCommand: BuiltCommand<ServeArgs> = {
   command: 'serve',
   describe: 'bridge a josx64 target to gdb, lldb or an IDE',
@@ -135,11 +157,12 @@ export const serveCommand: BuiltCommand<ServeArgs> = {
       return recorder ? recorder.target(link) : link;
     };
     const withSymbols = args.image !== undefined || args.pdb !== undefined;
-    progress.start(
-      `${args.attach ? 'attaching to the kernel' : "waiting for the target's handshake"} on ${args.target}` +
-        (withSymbols ? ', then reading the symbols' : ''),
-    );
     const bridge = await startBridge({
+      onPhase: (phase) => {
+        const activity = serveActivity(phase, args);
+        if (activity === undefined) progress.done();
+        else progress.start(activity);
+      },
       target: args.target,
       openTarget,
       rspTap: recorder?.rsp,

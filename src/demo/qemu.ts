@@ -10,19 +10,26 @@ import os from 'os';
 import path from 'path';
 import { JosgdbError } from '../common/errors';
 
-/** Where Debian (and Fedora) install OVMF: code and a variables template beside it. */
-const OVMF_CANDIDATES: [string, string][] = [
+/**
+ * Where Debian (and Fedora) install OVMF: code and a variables template beside
+ * it ('' for a combined image). The demo boots the first that exists and
+ * `josgdb doctor` checks the same list, so the two never disagree.
+ */
+export const OVMF_CANDIDATES: readonly (readonly [code: string, vars: string])[] = [
   ['/usr/share/OVMF/OVMF_CODE_4M.fd', '/usr/share/OVMF/OVMF_VARS_4M.fd'],
   ['/usr/share/OVMF/OVMF_CODE.fd', '/usr/share/OVMF/OVMF_VARS.fd'],
   ['/usr/share/edk2/ovmf/OVMF_CODE.fd', '/usr/share/edk2/ovmf/OVMF_VARS.fd'],
   ['/usr/share/qemu/OVMF.fd', ''],
 ];
 
+/** The directories OVMF_CANDIDATES looks in, for messages: "/usr/share/OVMF, /usr/share/edk2/ovmf, ...". */
+export const OVMF_SEARCH_DIRS: string = [...new Set(OVMF_CANDIDATES.map(([code]) => path.dirname(code)))].join(', ');
+
 export function findOvmf(): { code: string; vars: string } {
   for (const [code, vars] of OVMF_CANDIDATES) {
     if (existsSync(code) && (vars === '' || existsSync(vars))) return { code, vars };
   }
-  throw new JosgdbError('BAD_ARGUMENT', 'OVMF firmware not found (looked in /usr/share/OVMF and /usr/share/edk2/ovmf); install the Debian package "ovmf"');
+  throw new JosgdbError('BAD_ARGUMENT', `OVMF firmware not found (looked in ${OVMF_SEARCH_DIRS}); install the Debian package "ovmf"`);
 }
 
 export function freePort(): Promise<number> {
@@ -125,7 +132,7 @@ export async function launchQemu(options: QemuOptions): Promise<QemuInstance> {
     if (await canConnect(serialPort)) break;
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
-      throw new JosgdbError('LINK_UNREACHABLE', `QEMU did not open its serial port ${serialPort} within 15 s`);
+      throw new JosgdbError('LINK_UNREACHABLE', `QEMU did not open its serial port ${serialPort} within 15 s (a slow machine? run it again; josgdb doctor checks QEMU)`);
     }
     await new Promise((r) => setTimeout(r, 50));
   }

@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { accessSync, constants, existsSync, readdirSync, realpathSync } from 'node:fs';
 import path from 'node:path';
 import { errorMessage } from '../common/errors';
-import { findOvmf } from '../demo/qemu';
+import { findOvmf, OVMF_SEARCH_DIRS } from '../demo/qemu';
 import type { CheckResult } from './check-result';
 
 /** gdb 13 is what the RSP features josgdb relies on were tested with (Debian 12). */
@@ -147,7 +147,7 @@ export function checkOvmf(ovmf: string | undefined): CheckResult {
     const { code } = findOvmf();
     return { name: 'ovmf', status: 'ok', detail: `OVMF firmware ${code}` };
   } catch {
-    return { name: 'ovmf', status: 'problem', detail: 'OVMF firmware not found (looked in /usr/share/OVMF, /usr/share/edk2/ovmf, /usr/share/qemu)', fix };
+    return { name: 'ovmf', status: 'problem', detail: `OVMF firmware not found (looked in ${OVMF_SEARCH_DIRS})`, fix };
   }
 }
 

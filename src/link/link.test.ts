@@ -9,6 +9,7 @@ import type { Link } from './link';
 import { linkPair } from './memory';
 import { describeLinkSpec, openLink, parseLinkSpec, parseThrottle } from './open';
 import { readRecording, recordLink } from './recorder';
+import { openSerialLink } from './serial';
 import { openTcpLink } from './tcp';
 import { throttleLink } from './throttle';
 import { openUnixLink } from './unix';
@@ -88,6 +89,25 @@ describe('tcp', () => {
     await new Promise<void>((res) => server.close(() => res()));
   });
 
+  it('names the link and says it closed when the peer resets it', async () => {
+    // A reset after the connection is up, as when QEMU is killed mid-session.
+    const server = net.createServer((sock) => void sleep(20).then(() => sock.resetAndDestroy()));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as net.AddressInfo).port;
+    const link = await openLink(`tcp:127.0.0.1:${port}`);
+    const err = await collect(link).closed;
+    expect(isJosgdbError(err, 'LINK_CLOSED')).toBe(true);
+    expect(err?.message).toMatch(new RegExp(`^tcp:127\\.0\\.0\\.1:${port} closed: .*ECONNRESET`));
+    await new Promise<void>((res) => server.close(() => res()));
+  });
+
+  it('explains a host name that does not resolve, naming --target', async () => {
+    // .invalid never resolves (RFC 2606); without DNS the lookup fails at once too.
+    const [code, message] = await codeOf(openTcpLink('josgdb-no-such-host.invalid', 5555, { connectTimeoutMs: 10_000 }));
+    expect(code).toBe('LINK_UNREACHABLE');
+    expect(message).toBe('cannot resolve host "josgdb-no-such-host.invalid" in --target: check the name, or give an IP address such as 127.0.0.1');
+  });
+
   it('explains a refused connection', async () => {
     const port = await freePort();
     const [code, message] = await codeOf(openTcpLink('127.0.0.1', port));
@@ -137,6 +157,12 @@ describe('serial', () => {
     }
   });
 
+  it('refuses a bad rate from a caller that skipped parseLinkSpec as its own mistake, not the user\'s', async () => {
+    const [code, message] = await codeOf(openSerialLink('/dev/josgdb-no-such-tty', 0));
+    expect(code).toBeUndefined();
+    expect(message).toBe('openSerialLink: baud rate 0 is not a positive whole number');
+  });
+
   it('explains a missing device', async () => {
     const [code, message] = await codeOf(openLink('/dev/josgdb-no-such-tty'));
     expect(code).toBe('LINK_UNREACHABLE');
@@ -162,6 +188,20 @@ describe('parseLinkSpec', () => {
   });
   it('uses the baud option for a bare device path', () => {
     expect(parseLinkSpec('/dev/ttyUSB0', { baud: 115200 })).toEqual({ kind: 'serial', path: '/dev/ttyUSB0', baud: 115200 });
+  });
+  it.each([0, -9600, 1.5, NaN])('refuses --baud %s naming the option, not the spec', (baud) => {
+    for (const spec of ['/dev/ttyUSB0', 'serial:/dev/ttyUSB0', 'COM3,8N1']) {
+      expect(() => parseLinkSpec(spec, { baud })).toThrow(`--baud ${baud}: a baud rate is a positive whole number, e.g. 115200 (josx64 uses 38400)`);
+    }
+  });
+  it('ignores --baud when the spec names its own rate, and for links that are not serial', () => {
+    expect(parseLinkSpec('/dev/ttyUSB0:115200', { baud: 0 })).toEqual({ kind: 'serial', path: '/dev/ttyUSB0', baud: 115200 });
+    expect(parseLinkSpec('tcp:5555', { baud: 0 })).toEqual({ kind: 'tcp', host: '127.0.0.1', port: 5555 });
+  });
+  it.each(['serial:/dev/ttyS0:0', '/dev/ttyS0:0', 'COM3:00'])('refuses the rate 0 in %s naming the spec', (spec) => {
+    expect(() => parseLinkSpec(spec, { baud: 115200 })).toThrow(
+      new RegExp(`^link "${spec}": the baud rate must be a positive whole number such as 115200 \\(josx64 uses 38400\\), not 0+; expected tcp:HOST:PORT`),
+    );
   });
   it.each(['tcp:host:99999', 'tcp:host:x', 'unix:', 'bogus', 'ftp://x'])('refuses %s naming the accepted forms', (spec) => {
     expect(() => parseLinkSpec(spec)).toThrow(/expected tcp:HOST:PORT/);

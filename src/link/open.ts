@@ -16,7 +16,7 @@
  */
 import { JosgdbError } from '../common/errors';
 import type { Link } from './link';
-import { DEFAULT_BAUD, openSerialLink, type SerialSettings } from './serial';
+import { DEFAULT_BAUD, isBaudRate, openSerialLink, type SerialSettings } from './serial';
 import { openTcpLink, openTcpListenLink } from './tcp';
 import { throttleLink, type ThrottleOptions } from './throttle';
 import { openUnixLink } from './unix';
@@ -132,8 +132,27 @@ export function parseLinkSpec(spec: string, opts: OpenLinkOptions = {}): LinkSpe
   return options.length ? applyOptions(spec, base, options) : base;
 }
 
-function parseBase(spec: string, s: string, opts: OpenLinkOptions): LinkSpec {
+/**
+ * The rate for a serial spec that names none: --baud, else josx64's. Checked
+ * here, where it is known to come from --baud, so the error names the option
+ * (and main.ts adds JOSGDB_BAUD or the config file when it was set there).
+ */
+function optionBaud(opts: OpenLinkOptions): number {
   const baud = opts.baud ?? DEFAULT_BAUD;
+  if (!isBaudRate(baud)) {
+    throw new JosgdbError('BAD_ARGUMENT', `--baud ${baud}: a baud rate is a positive whole number, e.g. 115200 (josx64 uses 38400)`);
+  }
+  return baud;
+}
+
+/** The :BAUD of a serial spec (digits only, by the caller's pattern). */
+function specBaud(spec: string, digits: string): number {
+  const baud = Number(digits);
+  if (!isBaudRate(baud)) bad(spec, `the baud rate must be a positive whole number such as 115200 (josx64 uses 38400), not ${digits}`);
+  return baud;
+}
+
+function parseBase(spec: string, s: string, opts: OpenLinkOptions): LinkSpec {
   if (s.startsWith('tcp-listen:')) {
     const hp = hostPort(spec, s.slice(11));
     return { kind: 'tcp-listen', host: hp.kind === 'tcp' ? hp.host : '127.0.0.1', port: hp.kind === 'tcp' ? hp.port : 0 };
@@ -149,12 +168,10 @@ function parseBase(spec: string, s: string, opts: OpenLinkOptions): LinkSpec {
     const m = /^(.*):(\d+)$/.exec(rest);
     const path = m ? m[1] : rest;
     if (!path) bad(spec, 'no device path');
-    const b = m ? Number(m[2]) : baud;
-    if (!(b > 0)) bad(spec, `bad baud rate ${m?.[2] ?? b}`);
-    return { kind: 'serial', path, baud: b };
+    return { kind: 'serial', path, baud: m ? specBaud(spec, m[2]) : optionBaud(opts) };
   }
   const bare = /^(\/.*?|COM\d+)(?::(\d+))?$/i.exec(s);
-  if (bare) return { kind: 'serial', path: bare[1], baud: bare[2] !== undefined ? Number(bare[2]) : baud };
+  if (bare) return { kind: 'serial', path: bare[1], baud: bare[2] !== undefined ? specBaud(spec, bare[2]) : optionBaud(opts) };
   if (/^(\[[^\]]+\]|[A-Za-z0-9.-]+):\d+$/.test(s)) return hostPort(spec, s);
   return bad(spec, 'unrecognised form');
 }

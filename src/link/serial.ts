@@ -15,6 +15,11 @@ import { BaseLink } from './link';
 
 export const DEFAULT_BAUD = 38400;
 
+/** A rate a UART can be programmed with: a positive whole number. */
+export function isBaudRate(baud: number): boolean {
+  return Number.isInteger(baud) && baud > 0;
+}
+
 /** The line settings besides the baud rate; unset fields mean 8N1 without flow control. */
 export interface SerialSettings {
   dataBits?: 5 | 6 | 7 | 8;
@@ -75,7 +80,7 @@ class SerialLink extends BaseLink {
           'LINK_CLOSED',
           err?.disconnected || /EIO|disconnected|ENXIO|ENODEV/i.test(why.message)
             ? `${description}: the device went away (unplugged?): ${why.message}`
-            : `${description}: ${why.message}`,
+            : `${description} closed: ${why.message}`,
         ),
       );
     });
@@ -94,8 +99,10 @@ class SerialLink extends BaseLink {
 }
 
 export function openSerialLink(path: string, baud: number = DEFAULT_BAUD, settings: SerialSettings = {}): Promise<Link> {
-  if (!Number.isInteger(baud) || baud <= 0) {
-    return Promise.reject(new JosgdbError('BAD_ARGUMENT', `bad baud rate ${baud}`));
+  // parseLinkSpec has checked a rate from the user (naming --baud or the spec), so
+  // a bad one here is a caller's mistake, not the user's.
+  if (!isBaudRate(baud)) {
+    return Promise.reject(new Error(`openSerialLink: baud rate ${baud} is not a positive whole number`));
   }
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { SerialPort } = require('serialport') as typeof import('serialport');

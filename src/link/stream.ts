@@ -17,7 +17,7 @@ export class SocketLink extends BaseLink {
       lastError = err;
     });
     socket.on('close', () => {
-      this.emitClose(lastError ? new JosgdbError('LINK_CLOSED', `${description}: ${lastError.message}`) : undefined);
+      this.emitClose(lastError ? new JosgdbError('LINK_CLOSED', `${description} closed: ${lastError.message}`) : undefined);
     });
   }
 

@@ -23,11 +23,11 @@ function explain(err: NodeJS.ErrnoException, host: string, port: number): Josgdb
       );
     case 'ENOTFOUND':
     case 'EAI_AGAIN':
-      return new JosgdbError('LINK_UNREACHABLE', `cannot resolve host "${host}"`);
+      return new JosgdbError('LINK_UNREACHABLE', `cannot resolve host "${host}" in --target: check the name, or give an IP address such as 127.0.0.1`);
     case 'ETIMEDOUT':
     case 'EHOSTUNREACH':
     case 'ENETUNREACH':
-      return new JosgdbError('LINK_UNREACHABLE', `cannot reach ${where} (${err.code})`);
+      return new JosgdbError('LINK_UNREACHABLE', `cannot reach ${where} (${err.code}): is the machine up, and is the port not blocked by a firewall?`);
     default:
       return new JosgdbError('LINK_UNREACHABLE', `cannot connect to ${where}: ${err.message}`);
   }
@@ -39,7 +39,7 @@ export function openTcpLink(host: string, port: number, opts: TcpLinkOptions = {
     const socket = net.connect({ host, port });
     const timer = setTimeout(() => {
       socket.destroy();
-      reject(new JosgdbError('LINK_UNREACHABLE', `no connection to ${host}:${port} within ${timeoutMs} ms`));
+      reject(new JosgdbError('LINK_UNREACHABLE', `no connection to ${host}:${port} within ${timeoutMs} ms (a firewall dropping packets? for a VM on this machine use 127.0.0.1)`));
     }, timeoutMs);
     timer.unref();
     const onError = (err: NodeJS.ErrnoException): void => {

@@ -13,7 +13,7 @@ function explain(err: NodeJS.ErrnoException, path: string): JosgdbError {
     case 'ECONNREFUSED':
       return new JosgdbError('LINK_UNREACHABLE', `nothing listens on ${path} (a stale socket file?)`);
     case 'EACCES':
-      return new JosgdbError('LINK_UNREACHABLE', `permission denied connecting to ${path}`);
+      return new JosgdbError('LINK_UNREACHABLE', `permission denied connecting to ${path}: the socket belongs to another user (ls -l ${path}); run QEMU and josgdb as the same user`);
     default:
       return new JosgdbError('LINK_UNREACHABLE', `cannot connect to ${path}: ${err.message}`);
   }

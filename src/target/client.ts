@@ -194,7 +194,7 @@ export class KernelClient extends TypedEmitter<KernelClientEvents> {
     private link: Link,
     opts: KernelClientOptions = {},
   ) {
-    super((event, err) => this.log.error({ err }, `a '${event}' listener threw: ${errorMessage(err)}`));
+    super((event, err) => this.log.error({ err }, `a '${event}' listener threw: ${errorMessage(err)} (a josgdb bug: please report it)`));
     this.log = (opts.logger ?? pino({ level: 'silent' })).child({ component: 'target' });
     this.bytesPerSecond = opts.bytesPerSecond ?? 3840;
     this.baseTimeoutMs = opts.baseTimeoutMs ?? 2000;
@@ -282,7 +282,7 @@ export class KernelClient extends TypedEmitter<KernelClientEvents> {
       const timer = setTimeout(() => {
         this.failHandshake(
           'HANDSHAKE_TIMEOUT',
-          `no KernelConnectionInfo from ${this.link.description} within ${handshakeTimeoutMs} ms` + this.noiseSummary(),
+          `no KernelConnectionInfo from ${this.link.description} within ${handshakeTimeoutMs / 1000} s (--handshake-timeout)` + this.noiseSummary(),
         );
       }, handshakeTimeoutMs);
       timer.unref();
