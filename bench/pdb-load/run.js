@@ -96,6 +96,8 @@ async function main() {
   const phases = child('phases', built.image, built.pdb).phases;
 
   const best = Math.min(...ours.map((r) => r.ms));
+  const bestUser = Math.min(...ours.map((r) => r.userMs));
+  const bestSystem = Math.min(...ours.map((r) => r.systemMs));
   const peak = Math.max(...ours.map((r) => r.maxRss));
   const baseline = Math.min(...idle.map((r) => r.maxRss));
   const above = peak - baseline;
@@ -114,6 +116,7 @@ async function main() {
         ['model', `${stats.functions} functions, ${stats.lines} line rows, ${stats.dataSymbols} data symbols, ${stats.compileUnits} compile units, ${stats.types} types`],
         ['ELF written', mib(ours[0].elfBytes)],
         ['josgdb load + ELF', msText(best)],
+        ['josgdb CPU time (all threads)', `${msText(bestUser)} user, ${msText(bestSystem)} system`],
         ['llvm-pdbutil dump --publics --symbols --il', msText(llvm)],
         ['llvm-pdbutil dump --types', msText(llvmTypes)],
         ['josgdb peak RSS', `${mib(peak)} (${(peak / pdbSize).toFixed(2)}x the PDB)`],

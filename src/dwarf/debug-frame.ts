@@ -17,11 +17,12 @@
  *        segment selector size 0, code align, data align, RA column, instructions
  *   FDE: length, CIE offset, initial location (8), address range (8), instructions
  */
-import type { ModelCfaRule, ModelFrameFunction, ModelFrameRow, ModelSlot } from '../symbols/debug-model-frames';
+import type { ModelCfaRule, ModelFrameFunction, ModelFrameRow, ModelSavedRegister, ModelSlot } from '../symbols/debug-model-frames';
 import { JosgdbError } from '../common/errors';
 import { DW_OP } from './constants';
 import { DwarfExpr } from './expr';
 import { SectionWriter } from './section-writer';
+import { absoluteAddress } from './absolute-address';
 
 export const DW_CFA = {
   advance_loc: 0x40,
@@ -61,10 +62,6 @@ interface CfiState {
 
 const INITIAL: CfiState = { cfa: { register: RSP, offset: 8, deref: false }, registers: new Map() };
 
-function cloneState(s: CfiState): CfiState {
-  return { cfa: { ...s.cfa }, registers: new Map(s.registers) };
-}
-
 /** The state a row asks for. */
 function stateOf(row: ModelFrameRow, before: CfiState): CfiState {
   const registers = new Map<number, RegisterRule>();
@@ -82,6 +79,8 @@ function stateOf(row: ModelFrameRow, before: CfiState): CfiState {
 }
 
 function sameRule(a: RegisterRule | undefined, b: RegisterRule | undefined): boolean {
+  // Equal rows share their slots (frame-cfi interns them): identity settles most comparisons.
+  if (a === b) return true;
   return JSON.stringify(a) === JSON.stringify(b);
 }
 
@@ -173,22 +172,63 @@ function checkFunction(fn: ModelFrameFunction): void {
   });
 }
 
-function writeFde(w: SectionWriter, fn: ModelFrameFunction, loadBase: bigint, cie: number): void {
+/**
+ * States and the instructions between them, worked out once per distinct
+ * rule. An image's tens of thousands of rows share a few hundred CFA rules and
+ * saved-register lists (frame-cfi.ts interns them), so a state is found by
+ * those objects' identity, and the bytes from one state to another are the
+ * same wherever that step occurs. States are only read, so sharing them is safe.
+ */
+class FrameStates {
+  private readonly states = new Map<readonly ModelSavedRegister[], Map<ModelCfaRule, CfiState>>();
+  private readonly steps = new Map<CfiState, Map<CfiState, Buffer>>();
+
+  stateOf(row: ModelFrameRow, before: CfiState): CfiState {
+    // Without a CFA rule the state keeps the one before: nothing to share.
+    if (!row.cfa) return stateOf(row, before);
+    let byCfa = this.states.get(row.saved);
+    if (!byCfa) {
+      byCfa = new Map();
+      this.states.set(row.saved, byCfa);
+    }
+    let state = byCfa.get(row.cfa);
+    if (!state) {
+      state = stateOf(row, before);
+      byCfa.set(row.cfa, state);
+    }
+    return state;
+  }
+
+  /** transition(from, to)'s bytes. */
+  step(from: CfiState, to: CfiState): Buffer {
+    let byTarget = this.steps.get(from);
+    if (!byTarget) {
+      byTarget = new Map();
+      this.steps.set(from, byTarget);
+    }
+    let bytes = byTarget.get(to);
+    if (!bytes) {
+      const w = new SectionWriter('CFA instructions', 32);
+      transition(w, from, to);
+      bytes = w.finish();
+      byTarget.set(to, bytes);
+    }
+    return bytes;
+  }
+}
+
+function writeFde(w: SectionWriter, fn: ModelFrameFunction, loadBase: bigint, cie: number, shared: FrameStates): void {
   checkFunction(fn);
   const length = w.beginUnitLength();
-  w.u32(cie).u64(loadBase + BigInt(fn.startRva)).u64(fn.endRva - fn.startRva);
-  const states = [];
-  let prev = INITIAL;
-  for (const row of fn.rows) {
-    prev = stateOf(row, prev);
-    states.push(prev);
-  }
-  let state = cloneState(INITIAL);
-  states.forEach((target, i) => {
+  w.u32(cie).u64(absoluteAddress(loadBase, fn.startRva)).u64(fn.endRva - fn.startRva);
+  // States are only read (transition changes neither), so each can be the next one's "from" as it is.
+  let state = INITIAL;
+  for (let i = 0; i < fn.rows.length; i++) {
+    const target = shared.stateOf(fn.rows[i]!, state);
     if (i > 0) advance(w, fn.rows[i]!.rva - fn.rows[i - 1]!.rva);
-    transition(w, state, target);
-    state = cloneState(target);
-  });
+    w.bytes(shared.step(state, target));
+    state = target;
+  }
   w.align(8, DW_CFA.nop);
   w.endUnitLength(length);
 }
@@ -199,6 +239,7 @@ export function writeDebugFrame(functions: readonly ModelFrameFunction[], loadBa
   if (functions.length === 0) return w.finish();
   const callCie = writeCie(w, '');
   const interruptCie = functions.some((f) => f.interruptEntry) ? writeCie(w, 'S') : callCie;
-  for (const fn of functions) writeFde(w, fn, loadBase, fn.interruptEntry ? interruptCie : callCie);
+  const shared = new FrameStates();
+  for (const fn of functions) writeFde(w, fn, loadBase, fn.interruptEntry ? interruptCie : callCie, shared);
   return w.finish();
 }

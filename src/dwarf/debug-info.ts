@@ -13,6 +13,7 @@ import { DW_AT, DW_LANG, DW_TAG } from './constants';
 import { Die } from './die';
 import { FRAME_BASE_CFA } from './expr';
 import { addFunctionDetails, dataVariableDie, type VariableDieContext } from './variable-dies';
+import { absoluteAddress } from './absolute-address';
 
 export interface CompileUnitDieInput {
   cu: ModelCompileUnit;
@@ -73,7 +74,7 @@ function subprogramDie(parent: Die, fn: ModelFunction, input: CompileUnitDieInpu
     if (number !== undefined) die.udata(DW_AT.decl_file, number);
   }
   if (fn.declLine !== undefined && fn.declLine > 0) die.udata(DW_AT.decl_line, fn.declLine);
-  die.addr(DW_AT.low_pc, input.loadBase + BigInt(fn.rva));
+  die.addr(DW_AT.low_pc, absoluteAddress(input.loadBase, fn.rva));
   // A size-0 function keeps only its entry address: an empty [low, high) would be
   // an invalid range, and the symbol table still names it.
   if (fn.size > 0) die.data4(DW_AT.high_pc, fn.size); // DWARF 4: a constant high_pc is a length

@@ -10,6 +10,7 @@
 import { JosgdbError } from '../common/errors';
 import { DW_LNE, DW_LNS } from './constants';
 import type { SectionWriter } from './section-writer';
+import { absoluteAddress } from './absolute-address';
 
 export const LINE_VERSION = 4;
 const MIN_INSTRUCTION_LENGTH = 1;
@@ -97,7 +98,7 @@ function writeSequence(w: SectionWriter, p: LineProgramInput, seq: LineSequenceI
   let line = 1;
   let isStmt = DEFAULT_IS_STMT;
 
-  w.u8(0).uleb(9).u8(DW_LNE.set_address).u64(p.addressBase + BigInt(address));
+  w.u8(0).uleb(9).u8(DW_LNE.set_address).u64(absoluteAddress(p.addressBase, address));
 
   for (let i = 0; i < rows.length; i++) {
     const row = rows[i];

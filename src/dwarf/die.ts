@@ -6,7 +6,7 @@
  * e.g. DW_AT_type to a type defined later) are labels patched at the end.
  */
 import { JosgdbError } from '../common/errors';
-import type { AbbrevTable, AttrSpec } from './abbrev';
+import type { AbbrevTable } from './abbrev';
 import { DW_FORM } from './constants';
 import { Label, type SectionWriter } from './section-writer';
 import type { StringTable } from './string-table';
@@ -23,16 +23,46 @@ export interface DieAttr {
 }
 
 export class Die {
-  readonly attrs: DieAttr[] = [];
+  /**
+   * The attributes as flat (attribute, form, value) triples: one array per DIE
+   * rather than an object per attribute, for the hundreds of thousands of DIEs
+   * of a large image.
+   */
+  readonly flatAttrs: AttrValue[] = [];
   readonly children: Die[] = [];
-  /** Defined at the DIE's offset in .debug_info when its unit is written. */
-  readonly label = new Label('DIE');
+  /** Where the DIE was written in .debug_info; undefined until its unit is written. */
+  writtenAt: number | undefined = undefined;
+  private label_: Label | undefined = undefined;
 
   constructor(readonly tag: number) {}
 
+  /**
+   * Defined at the DIE's offset in .debug_info when its unit is written. Made
+   * only for DIEs something refers to (types, mostly), on first reference.
+   */
+  get label(): Label {
+    if (!this.label_) {
+      this.label_ = new Label('DIE');
+      if (this.writtenAt !== undefined) this.label_.offset = this.writtenAt;
+    }
+    return this.label_;
+  }
+
+  get hasLabel(): boolean {
+    return this.label_ !== undefined;
+  }
+
+  /** The attributes as (attribute, form, value) objects, in order. */
+  get attrs(): DieAttr[] {
+    const out: DieAttr[] = [];
+    const f = this.flatAttrs;
+    for (let i = 0; i < f.length; i += 3) out.push({ at: f[i] as number, form: f[i + 1] as number, value: f[i + 2] });
+    return out;
+  }
+
   /** Adds an attribute with an explicit form. */
   add(at: number, form: number, value: AttrValue): this {
-    this.attrs.push({ at, form, value });
+    this.flatAttrs.push(at, form, value);
     return this;
   }
 
@@ -44,7 +74,7 @@ export class Die {
   }
 
   // Shorthands for the usual forms.
-  addr(at: number, address: bigint): this {
+  addr(at: number, address: bigint | number): this {
     return this.add(at, DW_FORM.addr, address);
   }
   strp(at: number, s: string): this {
@@ -100,105 +130,108 @@ function bad(message: string): never {
   throw new JosgdbError('BAD_ARGUMENT', `.debug_info: ${message}`);
 }
 
-function expectNumber(attr: DieAttr): number {
-  if (typeof attr.value !== 'number') bad(`attribute 0x${attr.at.toString(16)} needs a number, got ${typeof attr.value}`);
-  return attr.value;
+function expectNumber(at: number, value: AttrValue): number {
+  if (typeof value !== 'number') bad(`attribute 0x${at.toString(16)} needs a number, got ${typeof value}`);
+  return value;
 }
 
-function expectInteger(attr: DieAttr): number | bigint {
-  if (typeof attr.value !== 'number' && typeof attr.value !== 'bigint') {
-    bad(`attribute 0x${attr.at.toString(16)} needs an integer, got ${typeof attr.value}`);
+function expectInteger(at: number, value: AttrValue): number | bigint {
+  if (typeof value !== 'number' && typeof value !== 'bigint') {
+    bad(`attribute 0x${at.toString(16)} needs an integer, got ${typeof value}`);
   }
-  return attr.value;
+  return value;
 }
 
-function expectBytes(attr: DieAttr): Uint8Array {
-  if (!(attr.value instanceof Uint8Array)) bad(`attribute 0x${attr.at.toString(16)} needs bytes`);
-  return attr.value;
+function expectBytes(at: number, value: AttrValue): Uint8Array {
+  if (!(value instanceof Uint8Array)) bad(`attribute 0x${at.toString(16)} needs bytes`);
+  return value;
 }
 
 interface PendingRef {
   target: Die;
 }
 
-function writeAttr(w: SectionWriter, attr: DieAttr, ctx: UnitContext, unitStart: number, refs: PendingRef[]): void {
-  switch (attr.form) {
+function writeAttr(w: SectionWriter, at: number, form: number, value: AttrValue, ctx: UnitContext, unitStart: number, refs: PendingRef[]): void {
+  switch (form) {
     case DW_FORM.addr:
-      w.u64(expectInteger(attr));
+      w.u64(expectInteger(at, value));
       return;
     case DW_FORM.data1:
     case DW_FORM.ref1:
     case DW_FORM.flag: {
-      const v = typeof attr.value === 'boolean' ? (attr.value ? 1 : 0) : expectNumber(attr);
+      const v = typeof value === 'boolean' ? (value ? 1 : 0) : expectNumber(at, value);
       if (v < 0 || v > 0xff) bad(`${v} does not fit DW_FORM_data1`);
       w.u8(v);
       return;
     }
     case DW_FORM.data2: {
-      const v = expectNumber(attr);
+      const v = expectNumber(at, value);
       if (v < 0 || v > 0xffff) bad(`${v} does not fit DW_FORM_data2`);
       w.u16(v);
       return;
     }
     case DW_FORM.data4:
     case DW_FORM.sec_offset:
-      w.u32(expectNumber(attr));
+      w.u32(expectNumber(at, value));
       return;
     case DW_FORM.data8:
-      w.u64(expectInteger(attr));
+      w.u64(expectInteger(at, value));
       return;
     case DW_FORM.udata:
-      w.uleb(expectInteger(attr));
+      w.uleb(expectInteger(at, value));
       return;
     case DW_FORM.sdata:
-      w.sleb(expectInteger(attr));
+      w.sleb(expectInteger(at, value));
       return;
     case DW_FORM.strp:
-      if (typeof attr.value !== 'string') bad(`DW_FORM_strp needs a string`);
-      w.u32(ctx.strings.add(attr.value));
+      if (typeof value !== 'string') bad(`DW_FORM_strp needs a string`);
+      w.u32(ctx.strings.add(value));
       return;
     case DW_FORM.string:
-      if (typeof attr.value !== 'string') bad(`DW_FORM_string needs a string`);
-      w.cstring(attr.value);
+      if (typeof value !== 'string') bad(`DW_FORM_string needs a string`);
+      w.cstring(value);
       return;
     case DW_FORM.flag_present:
       return;
     case DW_FORM.exprloc:
     case DW_FORM.block: {
-      const b = expectBytes(attr);
+      const b = expectBytes(at, value);
       w.uleb(b.length).bytes(b);
       return;
     }
     case DW_FORM.block1: {
-      const b = expectBytes(attr);
+      const b = expectBytes(at, value);
       if (b.length > 0xff) bad('block too long for DW_FORM_block1');
       w.u8(b.length).bytes(b);
       return;
     }
     case DW_FORM.ref4: {
-      if (!(attr.value instanceof Die)) bad('DW_FORM_ref4 needs a DIE');
-      refs.push({ target: attr.value });
-      w.u32Ref(attr.value.label, unitStart);
+      if (!(value instanceof Die)) bad('DW_FORM_ref4 needs a DIE');
+      refs.push({ target: value });
+      w.u32Ref(value.label, unitStart);
       return;
     }
     case DW_FORM.ref_addr: {
       // A DIE of any unit, by its .debug_info offset (32-bit DWARF); patched when the section is finished.
-      if (!(attr.value instanceof Die)) bad('DW_FORM_ref_addr needs a DIE');
-      w.u32Ref(attr.value.label, 0);
+      if (!(value instanceof Die)) bad('DW_FORM_ref_addr needs a DIE');
+      w.u32Ref(value.label, 0);
       return;
     }
     default:
-      bad(`form 0x${attr.form.toString(16)} is not supported by the writer`);
+      bad(`form 0x${form.toString(16)} is not supported by the writer`);
   }
 }
 
 function writeDie(w: SectionWriter, die: Die, ctx: UnitContext, unitStart: number, refs: PendingRef[]): void {
   const hasChildren = die.children.length > 0;
-  const specs: AttrSpec[] = die.attrs;
-  const code = ctx.abbrevs.intern(die.tag, hasChildren, specs);
-  w.define(die.label);
+  const flat = die.flatAttrs;
+  const code = ctx.abbrevs.internFlat(die.tag, hasChildren, flat);
+  // A label made by an earlier reference is defined here; one made later takes
+  // `writtenAt`. Either way a DIE written twice fails as a label defined twice.
+  if (die.hasLabel || die.writtenAt !== undefined) w.define(die.label);
+  die.writtenAt = w.offset;
   w.uleb(code);
-  for (const attr of die.attrs) writeAttr(w, attr, ctx, unitStart, refs);
+  for (let i = 0; i < flat.length; i += 3) writeAttr(w, flat[i] as number, flat[i + 1] as number, flat[i + 2], ctx, unitStart, refs);
   if (hasChildren) {
     for (const child of die.children) writeDie(w, child, ctx, unitStart, refs);
     w.u8(0); // end of the sibling chain

@@ -12,7 +12,7 @@
  * negative offset.
  */
 import type { DwarfRegister } from '../symbols/debug-model-frames';
-import type { ModelLocation, ModelLocationValue, ModelVariableLocation } from '../symbols/debug-model-types';
+import type { ModelLocation, ModelLocationRange, ModelLocationValue, ModelVariableLocation } from '../symbols/debug-model-types';
 import { DW_AT, DW_OP } from './constants';
 import type { Die } from './die';
 import { SectionWriter } from './section-writer';
@@ -145,6 +145,11 @@ export function addLocation(die: Die, location: ModelVariableLocation, target: L
       die.exprloc(DW_AT.location, locationExpression(location.location));
       return;
     case 'ranges': {
+      const at = writeRvaLocationList(target, location.ranges);
+      if (at !== null) {
+        if (at !== undefined) die.secOffset(DW_AT.location, at);
+        return;
+      }
       const entries = location.ranges.map((r) => ({
         start: target.loadBase + BigInt(r.startRva),
         end: target.loadBase + BigInt(r.endRva),
@@ -155,4 +160,44 @@ export function addLocation(die: Die, location: ModelVariableLocation, target: L
       return;
     }
   }
+}
+
+const MAX_SAFE_BIG = BigInt(Number.MAX_SAFE_INTEGER);
+
+/**
+ * writeLocationList for RVA ranges, in plain numbers where every address fits
+ * in 53 bits (always, for a real load base): the same bytes without two
+ * bigints per entry. Returns the list's offset, undefined when no range is
+ * usable (no list written), or null when the addresses are too large for
+ * numbers (the bigint path then writes the list).
+ */
+function writeRvaLocationList(target: LocationTarget, ranges: readonly ModelLocationRange[]): number | undefined | null {
+  if (target.loadBase > MAX_SAFE_BIG || target.unitBase > MAX_SAFE_BIG) return null;
+  const loadBase = Number(target.loadBase);
+  for (const r of ranges) if (!Number.isSafeInteger(loadBase + r.startRva) || !Number.isSafeInteger(loadBase + r.endRva)) return null;
+  let lowest: number | undefined;
+  let anyNonEmpty = false;
+  for (const r of ranges) {
+    if (r.endRva <= r.startRva) continue;
+    anyNonEmpty = true;
+    if (locationExpression(r.location).length > U16_MAX) continue;
+    const start = loadBase + r.startRva;
+    if (lowest === undefined || start < lowest) lowest = start;
+  }
+  if (!anyNonEmpty) return undefined;
+  const w = target.locations;
+  const at = w.offset;
+  let base = Number(target.unitBase);
+  if (lowest !== undefined && lowest < base) {
+    w.u64(BASE_SELECTION).u64(0);
+    base = 0;
+  }
+  for (const r of ranges) {
+    if (r.endRva <= r.startRva) continue;
+    const expression = locationExpression(r.location);
+    if (expression.length > U16_MAX) continue;
+    w.u64(loadBase + r.startRva - base).u64(loadBase + r.endRva - base).u16(expression.length).bytes(expression);
+  }
+  w.u64(0).u64(0); // end of list
+  return at;
 }

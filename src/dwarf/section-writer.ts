@@ -29,6 +29,9 @@ export interface LengthMark {
 }
 
 const U32_MAX = 0xffffffff;
+const MAX_SAFE_BIG = BigInt(Number.MAX_SAFE_INTEGER);
+/** A section this large is returned as a view of the writer's buffer: copying megabytes to drop the slack costs more than the slack. */
+const NO_COPY_SIZE = 1 << 20;
 
 export class SectionWriter {
   private buf: Buffer;
@@ -39,7 +42,9 @@ export class SectionWriter {
     readonly name: string,
     initialCapacity = 256,
   ) {
-    this.buf = Buffer.alloc(Math.max(16, initialCapacity));
+    // Unzeroed: every byte up to `pos` is written before it is read, and the
+    // untouched tail of a large buffer then costs no resident memory.
+    this.buf = Buffer.allocUnsafe(Math.max(16, initialCapacity));
   }
 
   /** Bytes written so far, i.e. the offset of the next byte. */
@@ -52,7 +57,7 @@ export class SectionWriter {
     if (need <= this.buf.length) return;
     let cap = this.buf.length * 2;
     while (cap < need) cap *= 2;
-    const next = Buffer.alloc(cap);
+    const next = Buffer.allocUnsafe(cap);
     this.buf.copy(next, 0, 0, this.pos);
     this.buf = next;
   }
@@ -83,6 +88,25 @@ export class SectionWriter {
   }
 
   u64(v: bigint | number): this {
+    // Addresses (load base + RVA) fit in 53 bits: two 32-bit halves, no bigint arithmetic.
+    if (typeof v === 'number' ? Number.isSafeInteger(v) && v >= 0 : v >= 0n && v <= MAX_SAFE_BIG) {
+      const n = Number(v);
+      this.ensure(8);
+      const b = this.buf;
+      const at = this.pos;
+      const lo = n >>> 0;
+      const hi = (n - lo) / 0x100000000;
+      b[at] = lo;
+      b[at + 1] = lo >>> 8;
+      b[at + 2] = lo >>> 16;
+      b[at + 3] = lo >>> 24;
+      b[at + 4] = hi;
+      b[at + 5] = hi >>> 8;
+      b[at + 6] = hi >>> 16;
+      b[at + 7] = hi >>> 24;
+      this.pos = at + 8;
+      return this;
+    }
     const big = typeof v === 'bigint' ? v : BigInt(v);
     if (big < 0n || big >= 1n << 64n) this.fail(`${big} does not fit in 64 bits`);
     this.ensure(8);
@@ -123,7 +147,9 @@ export class SectionWriter {
 
   zeros(n: number): this {
     this.ensure(n);
-    this.buf.fill(0, this.pos, this.pos + n);
+    // Placeholders are 4 or 8 bytes: a loop beats fill()'s argument checks.
+    if (n <= 16) for (let i = 0; i < n; i++) this.buf[this.pos + i] = 0;
+    else this.buf.fill(0, this.pos, this.pos + n);
     this.pos += n;
     return this;
   }
@@ -184,6 +210,7 @@ export class SectionWriter {
       else this.buf.writeBigUInt64LE(BigInt(value), f.at);
     }
     this.fixups.length = 0;
+    if (this.pos >= NO_COPY_SIZE) return this.buf.subarray(0, this.pos);
     return Buffer.from(this.buf.subarray(0, this.pos));
   }
 }

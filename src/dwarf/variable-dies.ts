@@ -11,6 +11,7 @@ import { DW_AT, DW_TAG } from './constants';
 import type { Die } from './die';
 import { addLocation, addressExpression, type LocationTarget } from './locations';
 import type { TypeDies } from './type-dies';
+import { absoluteAddress } from './absolute-address';
 
 export interface VariableDieContext extends LocationTarget {
   types: TypeDies;
@@ -34,7 +35,7 @@ function variableDie(parent: Die, variable: ModelVariable, ctx: VariableDieConte
 }
 
 function blockDie(parent: Die, block: ModelLexicalBlock, ctx: VariableDieContext, unitRoot: Die, what: string): void {
-  const die = parent.child(DW_TAG.lexical_block).addr(DW_AT.low_pc, ctx.loadBase + BigInt(block.rva));
+  const die = parent.child(DW_TAG.lexical_block).addr(DW_AT.low_pc, absoluteAddress(ctx.loadBase, block.rva));
   if (block.size > 0) die.data4(DW_AT.high_pc, block.size);
   for (const v of block.variables) variableDie(die, v, ctx, unitRoot, what);
   for (const b of block.blocks) blockDie(die, b, ctx, unitRoot, what);

@@ -38,6 +38,23 @@ export interface EpilogContext {
 
 const MAX_POPS = 16;
 
+/**
+ * Whether an epilog could start with this instruction: epilogRule says
+ * undefined for any other, so a pass over every instruction can skip it
+ * without setting up the context.
+ */
+export function mayStartEpilog(ins: DecodedInstruction): boolean {
+  return (
+    (ins.mnemonic === Mnemonic.Add && ins.stack.kind === 'adjust') ||
+    (ins.mnemonic === Mnemonic.Lea && ins.stack.kind === 'setFrom') ||
+    ins.stack.kind === 'pop' ||
+    ins.isNearReturn ||
+    ins.isInterruptReturn ||
+    ins.flow.kind === 'jump' ||
+    ins.flow.kind === 'indirectJump'
+  );
+}
+
 /** The rule at an epilog instruction, or undefined when the code at rip is not an epilog. */
 export function epilogRule(ctx: EpilogContext): FrameRule | undefined {
   const { code } = ctx;

@@ -40,15 +40,38 @@ export function cloneState(s: FlowState): FlowState {
   return { rsp: s.rsp, frames: new Map(s.frames), saved: new Map(s.saved), pristine: s.pristine.clone() };
 }
 
+/** Every register but rsp: what holds the caller's value at entry. Cloned per state, never changed itself. */
+const ENTRY_PRISTINE = RegisterMask.of([...GPRS.filter((r) => r !== 'rsp'), ...XMMS]);
+
 export function entryState(entry: EntryState): FlowState {
-  const pristine = RegisterMask.of([...GPRS.filter((r) => r !== 'rsp'), ...XMMS]);
-  return { rsp: entry.kind === 'call' ? 8 : entry.rspToAnchor, frames: new Map(), saved: new Map(), pristine };
+  return { rsp: entry.kind === 'call' ? 8 : entry.rspToAnchor, frames: new Map(), saved: new Map(), pristine: ENTRY_PRISTINE.clone() };
 }
 
 /** Saved slots the stack pointer has moved above are gone (popped or deallocated). */
-function dropBelowRsp(s: FlowState): void {
+function dropBelowRsp(s: FlowState, from: FlowState): void {
   if (s.rsp === undefined) return;
-  for (const [reg, off] of s.saved) if (off < -s.rsp) s.saved.delete(reg);
+  for (const [reg, off] of s.saved) if (off < -s.rsp) deleteSaved(s, from, reg);
+}
+
+// A state made from `from` shares its maps until it changes one: most
+// instructions only clobber a register (pristine), and two Map copies per
+// instruction were most of what the analysis allocated.
+function ownFrames(s: FlowState, from: FlowState): Map<Gpr, number> {
+  if (s.frames === from.frames) s.frames = new Map(from.frames);
+  return s.frames;
+}
+
+function ownSaved(s: FlowState, from: FlowState): Map<RegisterName, number> {
+  if (s.saved === from.saved) s.saved = new Map(from.saved);
+  return s.saved;
+}
+
+function deleteFrame(s: FlowState, from: FlowState, register: Gpr): void {
+  if (s.frames.has(register)) ownFrames(s, from).delete(register);
+}
+
+function deleteSaved(s: FlowState, from: FlowState, register: RegisterName): void {
+  if (s.saved.has(register)) ownSaved(s, from).delete(register);
 }
 
 /**
@@ -74,9 +97,10 @@ const CALL_CLOBBERED: readonly (Gpr | Xmm)[] = [...VOLATILE_GPRS, ...VOLATILE_XM
 
 /** Whether transferCopy would give a state that differs from `s`. May say true when it would not; never false when it would. */
 function changesState(s: FlowState, ins: DecodedInstruction, kind: FrameKind): boolean {
-  const loses = (r: Gpr | Xmm): boolean => s.pristine.has(r) || (isGpr(r) && s.frames.has(r));
-  for (const w of ins.writes) if (loses(w)) return true;
-  if (ins.flow.kind === 'call') for (const r of CALL_CLOBBERED) if (loses(r)) return true;
+  // Indexed loops and no closure: this runs at every instruction of every function.
+  const writes = ins.writes;
+  for (let i = 0; i < writes.length; i++) if (loses(s, writes[i]!)) return true;
+  if (ins.flow.kind === 'call') for (let i = 0; i < CALL_CLOBBERED.length; i++) if (loses(s, CALL_CLOBBERED[i]!)) return true;
   const e = ins.stack;
   if (e.kind === 'none') return false;
   if (e.kind !== 'store') return true;
@@ -84,41 +108,46 @@ function changesState(s: FlowState, ins: DecodedInstruction, kind: FrameKind): b
   return slot !== undefined && isSaved(e.register, kind) && s.pristine.has(e.register) && !s.saved.has(e.register);
 }
 
+/** Whether writing `r` changes `s`: it held the caller's value, or a frame address. */
+function loses(s: FlowState, r: Gpr | Xmm): boolean {
+  return s.pristine.has(r) || (isGpr(r) && s.frames.has(r));
+}
+
 function transferCopy(state: FlowState, ins: DecodedInstruction, kind: FrameKind): FlowState {
-  const s = cloneState(state);
+  const s: FlowState = { rsp: state.rsp, frames: state.frames, saved: state.saved, pristine: state.pristine.clone() };
   for (const w of ins.writes) {
     s.pristine.delete(w);
-    if (isGpr(w)) s.frames.delete(w);
+    if (isGpr(w)) deleteFrame(s, state, w);
   }
   const e = ins.stack;
   switch (e.kind) {
     case 'push':
       if (s.rsp !== undefined) {
         s.rsp += 8;
-        if (e.register && e.register !== 'rsp' && isSaved(e.register, kind) && s.pristine.has(e.register) && !s.saved.has(e.register)) s.saved.set(e.register, -s.rsp);
+        if (e.register && e.register !== 'rsp' && isSaved(e.register, kind) && s.pristine.has(e.register) && !s.saved.has(e.register)) ownSaved(s, state).set(e.register, -s.rsp);
       }
       break;
     case 'pop':
-      popInto(s, e.register);
+      popInto(s, state, e.register);
       break;
     case 'leave':
       s.rsp = s.frames.get('rbp');
-      popInto(s, 'rbp');
+      popInto(s, state, 'rbp');
       break;
     case 'adjust':
       if (s.rsp !== undefined) s.rsp -= e.delta;
-      dropBelowRsp(s);
+      dropBelowRsp(s, state);
       break;
     case 'setFrom':
       s.rsp = s.frames.has(e.register) ? s.frames.get(e.register)! - e.offset : undefined;
-      dropBelowRsp(s);
+      dropBelowRsp(s, state);
       break;
     case 'copy':
-      if (s.rsp !== undefined) s.frames.set(e.register, s.rsp - e.offset);
+      if (s.rsp !== undefined) ownFrames(s, state).set(e.register, s.rsp - e.offset);
       break;
     case 'store': {
       const slot = e.base === 'rsp' ? (s.rsp === undefined ? undefined : e.offset - s.rsp) : s.frames.has(e.base) ? e.offset - s.frames.get(e.base)! : undefined;
-      if (slot !== undefined && isSaved(e.register, kind) && s.pristine.has(e.register) && !s.saved.has(e.register)) s.saved.set(e.register, slot);
+      if (slot !== undefined && isSaved(e.register, kind) && s.pristine.has(e.register) && !s.saved.has(e.register)) ownSaved(s, state).set(e.register, slot);
       break;
     }
     case 'unknown':
@@ -131,26 +160,26 @@ function transferCopy(state: FlowState, ins: DecodedInstruction, kind: FrameKind
     // The callee may change every volatile register (Microsoft x64 convention).
     for (const r of CALL_CLOBBERED) {
       s.pristine.delete(r);
-      if (isGpr(r)) s.frames.delete(r);
+      if (isGpr(r)) deleteFrame(s, state, r);
     }
   }
   return s;
 }
 
-function popInto(s: FlowState, register: Gpr | undefined): void {
+function popInto(s: FlowState, from: FlowState, register: Gpr | undefined): void {
   if (register) {
-    s.frames.delete(register);
+    deleteFrame(s, from, register);
     // Popping a register's own save slot restores the caller's value.
     const restores = s.rsp !== undefined && s.saved.get(register) === -s.rsp;
     if (restores) {
-      s.saved.delete(register);
+      deleteSaved(s, from, register);
       s.pristine.add(register);
     } else {
       s.pristine.delete(register);
     }
   }
   if (s.rsp !== undefined) s.rsp -= 8;
-  dropBelowRsp(s);
+  dropBelowRsp(s, from);
 }
 
 /** Meet of two states at a join; returns undefined when `into` already covers `from`. */
@@ -163,13 +192,52 @@ export function merge(into: FlowState, from: FlowState): { state: FlowState; con
   if (!changes) for (const [r, v] of into.saved) if (from.saved.get(r) !== v) changes = true;
   if (!changes && !from.pristine.covers(into.pristine)) changes = true;
   if (!changes) return undefined;
-  const out = cloneState(into);
+  // Maps that lose no entry are shared with `into` (states are never changed once made).
+  const out: FlowState = { rsp: into.rsp, frames: agreedEntries(into.frames, from.frames), saved: agreedEntries(into.saved, from.saved), pristine: into.pristine };
   const conflict = rspChanges && from.rsp !== undefined;
   if (rspChanges) out.rsp = undefined;
-  for (const [r, v] of into.frames) if (from.frames.get(r) !== v) out.frames.delete(r);
-  for (const [r, v] of into.saved) if (from.saved.get(r) !== v) out.saved.delete(r);
   out.pristine = into.pristine.intersection(from.pristine);
   return { state: out, conflict };
+}
+
+/**
+ * Whether `ruleOf` gives equal rules for `a` and `b`: it reads rsp, the saved
+ * slots, the frame registers only when rsp is unknown, and the pristine
+ * registers only for an interrupt frame.
+ */
+export function sameRuleInputs(a: FlowState, b: FlowState, kind: FrameKind): boolean {
+  if (a.rsp !== b.rsp || !sameEntries(a.saved, b.saved)) return false;
+  // In order: among frame registers of one rank, the first inserted becomes the anchor.
+  if (a.rsp === undefined && !sameEntriesInOrder(a.frames, b.frames)) return false;
+  return kind !== 'interrupt' || (a.pristine.covers(b.pristine) && b.pristine.covers(a.pristine));
+}
+
+function sameEntries<K>(a: Map<K, number>, b: Map<K, number>): boolean {
+  if (a === b) return true;
+  if (a.size !== b.size) return false;
+  for (const [k, v] of a) if (b.get(k) !== v) return false;
+  return true;
+}
+
+function sameEntriesInOrder<K>(a: Map<K, number>, b: Map<K, number>): boolean {
+  if (a === b) return true;
+  if (a.size !== b.size) return false;
+  const other = b.entries();
+  for (const [k, v] of a) {
+    const [k2, v2] = other.next().value as [K, number];
+    if (k !== k2 || v !== v2) return false;
+  }
+  return true;
+}
+
+/** The entries of `into` that `from` has too, in `into`'s order: `into` itself when that is all of them. */
+function agreedEntries<K>(into: Map<K, number>, from: Map<K, number>): Map<K, number> {
+  let all = true;
+  for (const [k, v] of into) if (from.get(k) !== v) all = false;
+  if (all) return into;
+  const out = new Map<K, number>();
+  for (const [k, v] of into) if (from.get(k) === v) out.set(k, v);
+  return out;
 }
 
 export function ruleOf(s: FlowState, kind: FrameKind): FrameRule | undefined {

@@ -100,6 +100,12 @@ class CoveredRanges {
   }
 
   add(start: number, end: number): void {
+    const n = this.starts.length;
+    if (n === 0 || this.starts[n - 1]! <= start) {
+      this.starts.push(start);
+      this.ends.push(end);
+      return;
+    }
     const i = this.lastStartingBefore(start + 1) + 1;
     this.starts.splice(i, 0, start);
     this.ends.splice(i, 0, end);
@@ -117,8 +123,11 @@ class CoveredRanges {
  */
 export function buildFrameFunctions(image: PeUnwindImage): ModelFrameFunction[] {
   const out: ModelFrameFunction[] = [];
+  // Each source's ranges come sorted by start, so each set grows at its end;
+  // one set for all would insert known functions in between .pdata's ranges.
   const covered = new CoveredRanges();
-  const overlaps = (start: number, end: number): boolean => covered.overlaps(start, end);
+  const coveredKnown = new CoveredRanges();
+  const overlaps = (start: number, end: number): boolean => covered.overlaps(start, end) || coveredKnown.overlaps(start, end);
   const shapes = new InstructionShapes();
 
   for (const entry of image.interruptEntries) {
@@ -145,7 +154,7 @@ export function buildFrameFunctions(image: PeUnwindImage): ModelFrameFunction[] 
     const analysis = image.analysis(fn, { cache: false, shapes });
     if (analysis instanceof Error) continue;
     out.push(fromAnalysis(analysis, 'prologue-analysis'));
-    covered.add(fn.startRva, fn.endRva);
+    coveredKnown.add(fn.startRva, fn.endRva);
   }
   // Equal rules share their parts; `map` also leaves each rows array without the slack pushing grew.
   const interner = new RowInterner();
@@ -171,7 +180,7 @@ function unwindInfoRows(image: PeUnwindImage, rf: RuntimeFunction, chain: Unwind
     const functionCode = { code: fn.code, startRva: rf.beginRva };
     const rows: ModelFrameRow[] = [];
     let previous: FrameRule | undefined | null = null;
-    for (const rva of fn.instructionOrder(fn.reachable(), rf.endRva)) {
+    for (const rva of fn.instructionOrder(fn.reachableList(), rf.endRva)) {
       let rule: FrameRule | undefined;
       try {
         rule = frameRuleFromUnwindInfo(chain, rva, readCode, functionCode).rule;

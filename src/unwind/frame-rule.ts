@@ -53,12 +53,23 @@ export const ENTRY_RULE: FrameRule = { kind: 'call', anchor: { register: 'rsp', 
 const byName = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 export function makeRule(kind: FrameKind, anchor: RegisterOffset, saved: Iterable<SavedSlot>, carried?: Iterable<RegisterName>): FrameRule {
+  const slots = Array.isArray(saved) ? (saved as readonly SavedSlot[]) : [...saved];
+  // Without carried registers and with each register once (nearly every rule), the
+  // map that keeps the last slot per register changes nothing but costs one per rule.
+  if (carried === undefined && distinctRegisters(slots)) {
+    return { kind, anchor: { register: anchor.register, offset: anchor.offset }, saved: [...slots].sort((a, b) => byName(a.register, b.register)) };
+  }
   const byRegister = new Map<RegisterName, SavedSlot>();
-  for (const s of saved) byRegister.set(s.register, s);
+  for (const s of slots) byRegister.set(s.register, s);
   const sorted = [...byRegister.values()].sort((a, b) => byName(a.register, b.register));
   const rule: FrameRule = { kind, anchor: { ...anchor }, saved: sorted };
   const kept = carried ? [...new Set(carried)].filter((r) => !byRegister.has(r)).sort(byName) : [];
   return kept.length > 0 ? { ...rule, carried: kept } : rule;
+}
+
+function distinctRegisters(slots: readonly SavedSlot[]): boolean {
+  for (let i = 1; i < slots.length; i++) for (let j = 0; j < i; j++) if (slots[i]!.register === slots[j]!.register) return false;
+  return true;
 }
 
 export function rulesEqual(a: FrameRule, b: FrameRule): boolean {

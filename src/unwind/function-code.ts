@@ -105,6 +105,40 @@ export class FunctionCode {
   }
 
   /**
+   * The addresses `reachable` gives, in no particular order, as an array: a
+   * pass over every function needs them only to mark, and a Set per function
+   * cost more than the walk.
+   */
+  reachableList(): number[] {
+    const seen = new Uint8Array(Math.max(0, this.limit - this.startRva));
+    const out = [this.startRva];
+    seen[0] = 1;
+    const work = [this.startRva];
+    while (work.length > 0) {
+      const rva = work.pop()!;
+      const ins = this.insAt(rva);
+      if (!ins) continue;
+      const f = ins.flow;
+      const next = rva + ins.length;
+      // successors(), without an array per instruction.
+      if ((f.kind === 'next' || f.kind === 'call' || f.kind === 'branch') && next < this.limit && seen[next - this.startRva] === 0) {
+        seen[next - this.startRva] = 1;
+        out.push(next);
+        work.push(next);
+      }
+      if (f.kind === 'jump' || f.kind === 'branch') {
+        const t = this.inside(f.target);
+        if (t !== undefined && seen[t - this.startRva] === 0) {
+          seen[t - this.startRva] = 1;
+          out.push(t);
+          work.push(t);
+        }
+      }
+    }
+    return out;
+  }
+
+  /**
    * The instruction boundaries, in address order: those `reached`, plus a
    * linear sweep from the start up to `sweepEnd` for code no path reaches;
    * only addresses where an instruction decodes.
@@ -113,10 +147,13 @@ export class FunctionCode {
     // A mark per byte, read in address order: no set of numbers to build and sort.
     const size = this.limit - this.startRva;
     const marked = new Uint8Array(size);
-    for (const rva of reached) {
+    const mark = (rva: number): void => {
       const at = rva - this.startRva;
       if (at >= 0 && at < size) marked[at] = 1;
-    }
+    };
+    // An array (prologue analysis passes one) without an iterator object per element.
+    if (Array.isArray(reached)) for (let i = 0; i < reached.length; i++) mark(reached[i] as number);
+    else for (const rva of reached) mark(rva);
     for (let rva = this.startRva; rva < sweepEnd; ) {
       const ins = this.insAt(rva);
       if (!ins) break;

@@ -19,10 +19,11 @@
  * the prologue, so a build without .pdata can be checked against one with it.
  */
 import { DerivedPrologue, derivePrologue } from './derived-prologue';
-import { EntryState, FlowState, StatesByRva, backwardState, cloneState, entryState, merge, ruleOf, transfer } from './flow-state';
+import { EntryState, FlowState, StatesByRva, backwardState, cloneState, entryState, merge, ruleOf, sameRuleInputs, transfer } from './flow-state';
 import type { FrameKind, FrameRule } from './frame-rule';
 import { ByRva, FunctionCode } from './function-code';
 import type { DecodedInstruction, InstructionShapes } from './x86';
+import type { Gpr } from './registers';
 import { rangeHolding } from '../common/sorted';
 
 export type { EntryState } from './flow-state';
@@ -86,26 +87,35 @@ export function analyzeFunction(options: AnalyzeOptions): FunctionAnalysis {
     let conflicts = 0;
     const propagate = (seeds: number[], mode: 'merge' | 'fill'): void => {
       const work = [...seeds];
+      const reach = (succ: number, out: FlowState, from: Via): void => {
+        const old = states.get(succ);
+        if (!old) {
+          states.set(succ, out);
+          via.set(succ, from);
+          work.push(succ);
+        } else if (mode === 'merge') {
+          const m = merge(old, out);
+          if (m) {
+            conflicts += m.conflict ? 1 : 0;
+            states.set(succ, m.state);
+            work.push(succ);
+          }
+        }
+      };
       while (work.length > 0) {
         const rva = work.pop()!;
         const ins = insAt(rva);
         const state = states.get(rva);
         if (!ins || !state) continue;
         const out = transfer(state, ins, kind);
-        for (const succ of successors(rva, ins)) {
-          const old = states.get(succ);
-          if (!old) {
-            states.set(succ, out);
-            via.set(succ, via.get(rva)!);
-            work.push(succ);
-          } else if (mode === 'merge') {
-            const m = merge(old, out);
-            if (m) {
-              conflicts += m.conflict ? 1 : 0;
-              states.set(succ, m.state);
-              work.push(succ);
-            }
-          }
+        const from = via.get(rva)!;
+        // fn.successors(rva, ins), in its order, without an array per instruction.
+        const f = ins.flow;
+        const next = rva + ins.length;
+        if ((f.kind === 'next' || f.kind === 'call' || f.kind === 'branch') && next < fn.limit) reach(next, out, from);
+        if (f.kind === 'jump' || f.kind === 'branch') {
+          const t = inside(f.target);
+          if (t !== undefined) reach(t, out, from);
         }
       }
     };
@@ -155,12 +165,18 @@ export function analyzeFunction(options: AnalyzeOptions): FunctionAnalysis {
       fillRounds();
     }
 
-    // Instructions that change nothing share their state object, and so their rule.
+    // Instructions that change nothing share their state object, and so their rule;
+    // so do neighbours whose states differ only in what the rule leaves out (the
+    // body's instructions each clobber another register, one new state apiece).
     const rules = new Map<FlowState, FrameRule | undefined>();
+    let lastState: FlowState | undefined;
+    let lastRule: FrameRule | undefined;
     const ruleFor = (s: FlowState): FrameRule | undefined => {
       if (rules.has(s)) return rules.get(s);
-      const rule = ruleOf(s, kind);
+      const rule = lastState !== undefined && sameRuleInputs(lastState, s, kind) ? lastRule : ruleOf(s, kind);
       rules.set(s, rule);
+      lastState = s;
+      lastRule = rule;
       return rule;
     };
     const instructions: AnalyzedInstruction[] = order.map((rva) => {
@@ -170,7 +186,8 @@ export function analyzeFunction(options: AnalyzeOptions): FunctionAnalysis {
     const last = instructions[instructions.length - 1];
     const endRva = options.endRva ?? (last ? last.rva + last.length : start);
     // A register set from rsp is a frame pointer (SET_FPREG) only if some rule needs it.
-    const framePointers = new Set(instructions.flatMap((i) => (i.rule && i.rule.anchor.register !== 'rsp' ? [i.rule.anchor.register] : [])));
+    const framePointers = new Set<Gpr>();
+    for (const i of instructions) if (i.rule && i.rule.anchor.register !== 'rsp') framePointers.add(i.rule.anchor.register);
     const prologue = derivePrologue(start, insAt, states, entry, framePointers);
     return {
       startRva: start,

@@ -14,7 +14,7 @@
  * is set, else rsp itself.
  */
 import { FrameRule, RegisterOffset, SavedSlot, makeRule } from './frame-rule';
-import { EpilogContext, epilogRule } from './epilog';
+import { EpilogContext, epilogRule, mayStartEpilog } from './epilog';
 import { Gpr, RegisterName, hex } from './registers';
 import { UnwindChain, epilogRanges } from './unwind-info';
 import { UnwindError } from './unwind-error';
@@ -58,8 +58,12 @@ export function frameRuleFromUnwindInfo(chain: UnwindChain, pcRva: number, readC
   const prologOffset = pcRva - owner.beginRva;
 
   const inPrologue = primary.chainedTo === undefined && prologOffset < primary.prologSize;
-  if (!inPrologue && pcRva < part.endRva) {
-    const listed = epilogRanges(primary, owner).some((r) => pcRva >= r.startRva && pcRva < r.endRva);
+  // Most of a body's instructions cannot start an epilog: no context to build for them.
+  const first = functionCode?.code.at(pcRva - functionCode.startRva);
+  const noEpilog = functionCode !== undefined && (first === undefined || !mayStartEpilog(first));
+  if (!inPrologue && pcRva < part.endRva && !noEpilog) {
+    const facts = epilogFacts(chain);
+    const listed = facts.listed.some((r) => pcRva >= r.startRva && pcRva < r.endRva);
     const length = Math.min(EPILOG_WINDOW, part.endRva - pcRva);
     const context = (code: InstructionSource): EpilogContext => ({
       code,
@@ -68,7 +72,7 @@ export function frameRuleFromUnwindInfo(chain: UnwindChain, pcRva: number, readC
       functionEndRva: part.endRva,
       frameRegister: primary.frameRegister,
       listedEpilog: listed,
-      machineFrame: chain.infos.some((i) => i.operations.some((op) => op.op === 'pushMachframe')),
+      machineFrame: facts.machineFrame,
     });
     let rule: FrameRule | undefined;
     if (functionCode) {
@@ -87,6 +91,28 @@ export function frameRuleFromUnwindInfo(chain: UnwindChain, pcRva: number, readC
     if (rule) return { rule, via: listed ? 'listed-epilog' : 'epilog-pattern' };
   }
   return { rule: undoOperations(chain, prologOffset), via: 'prologue' };
+}
+
+interface EpilogFacts {
+  /** The epilogs a version 2 record lists. */
+  listed: { startRva: number; endRva: number }[];
+  /** The function was entered by an interrupt (a UWOP_PUSH_MACHFRAME somewhere in the chain). */
+  machineFrame: boolean;
+}
+
+/** What epilog recognition needs from a chain, worked out once: a pass asks at every instruction. */
+const epilogFactsByChain = new WeakMap<UnwindChain, EpilogFacts>();
+
+function epilogFacts(chain: UnwindChain): EpilogFacts {
+  let facts = epilogFactsByChain.get(chain);
+  if (!facts) {
+    facts = {
+      listed: epilogRanges(chain.infos[0]!, chain.owners[0]!),
+      machineFrame: chain.infos.some((i) => i.operations.some((op) => op.op === 'pushMachframe')),
+    };
+    epilogFactsByChain.set(chain, facts);
+  }
+  return facts;
 }
 
 /**

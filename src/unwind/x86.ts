@@ -221,6 +221,13 @@ function writtenRegisters(factory: InstructionInfoFactory, ins: Instruction): (G
 interface InstructionShape extends DecodedInstruction {
   /** The flow has a target: `flow` holds only its kind, and each address gets its own copy with the target. */
   hasTarget: boolean;
+  /**
+   * For a shape with a target: target minus the instruction's address, the
+   * same for every copy of the encoding (the displacement is part of the
+   * bytes); undefined where the target is not plain 64-bit arithmetic on the
+   * address (an operand- or address-size prefix), so such copies are decoded.
+   */
+  targetDelta?: bigint;
 }
 
 /**
@@ -238,6 +245,38 @@ export class InstructionShapes {
   private used = 0;
   /** Shape index + 1 per slot; 0 is empty. */
   private slots = new Int32Array(1 << 12);
+  /** Per slot: its shape's hash and length, so a probe reads no shape object and compares bytes only on a likely hit. */
+  private slotHashes = new Int32Array(1 << 12);
+  private slotLengths = new Uint8Array(1 << 12);
+  /** Per first byte: bit n set when a known encoding of length n starts with it (what `match` probes). */
+  private readonly lengthsByFirstByte = new Uint16Array(256);
+
+  /**
+   * The shape of the instruction at `offset`, when its encoding is known,
+   * without decoding: x86 decoding reads an instruction's bytes one after the
+   * other and stops at its end, so bytes that equal a known (valid) encoding
+   * decode to that same instruction, whatever follows them; and no valid
+   * encoding is a proper prefix of another. The instruction must end by `end`
+   * (where the decoder's buffer ends).
+   */
+  match(bytes: Uint8Array, offset: number, end: number): InstructionShape | undefined {
+    const lengths = this.lengthsByFirstByte[bytes[offset]!]!;
+    if (lengths === 0) return undefined;
+    const mask = this.slots.length - 1;
+    let h = 0x811c9dc5;
+    const most = Math.min(MAX_INSTRUCTION_LENGTH, end - offset, 31 - Math.clz32(lengths));
+    for (let length = 1; length <= most; length++) {
+      h = Math.imul(h ^ bytes[offset + length - 1]!, 0x01000193);
+      if ((lengths & (1 << length)) === 0) continue;
+      const hash = h | 0;
+      for (let i = (h >>> 0) & mask; ; i = (i + 1) & mask) {
+        const index = this.slots[i]! - 1;
+        if (index < 0) break;
+        if (this.slotHashes[i] === hash && this.slotLengths[i] === length && this.sameEncoding(index, bytes, offset, length)) return this.shapes[index];
+      }
+    }
+    return undefined;
+  }
 
   get(bytes: Uint8Array, offset: number, length: number): InstructionShape | undefined {
     const mask = this.slots.length - 1;
@@ -261,9 +300,12 @@ export class InstructionShapes {
     this.used += length;
     this.hashes.push(hashOf(bytes, offset, length));
     this.shapes.push(shape);
+    this.lengthsByFirstByte[bytes[offset]!] |= 1 << length;
     // At most half full, so probes stay short.
     if (this.shapes.length * 2 > this.slots.length) {
       this.slots = new Int32Array(this.slots.length * 2);
+      this.slotHashes = new Int32Array(this.slots.length);
+      this.slotLengths = new Uint8Array(this.slots.length);
       for (let index = 0; index < this.shapes.length; index++) this.place(index);
     } else {
       this.place(this.shapes.length - 1);
@@ -275,6 +317,8 @@ export class InstructionShapes {
     let i = this.hashes[index]! & mask;
     while (this.slots[i] !== 0) i = (i + 1) & mask;
     this.slots[i] = index + 1;
+    this.slotHashes[i] = this.hashes[index]! | 0;
+    this.slotLengths[i] = this.shapes[index]!.length;
   }
 
   private sameEncoding(index: number, bytes: Uint8Array, offset: number, length: number): boolean {
@@ -284,6 +328,9 @@ export class InstructionShapes {
   }
 }
 
+/** The longest x86 instruction. */
+const MAX_INSTRUCTION_LENGTH = 15;
+
 /** FNV-1a over an encoding's bytes. */
 function hashOf(bytes: Uint8Array, offset: number, length: number): number {
   let h = 0x811c9dc5;
@@ -291,9 +338,22 @@ function hashOf(bytes: Uint8Array, offset: number, length: number): number {
   return h >>> 0;
 }
 
-function shapeOf(factory: InstructionInfoFactory, ins: Instruction, bytes: Uint8Array, offset: number): InstructionShape {
+/** Operand- and address-size prefixes: with one, a branch target may be cut to 16 or 32 bits. */
+const SIZE_PREFIXES = new Set([0x66, 0x67]);
+
+function hasSizePrefix(bytes: Uint8Array, offset: number, length: number): boolean {
+  for (let i = offset; i < offset + length; i++) {
+    if (SIZE_PREFIXES.has(bytes[i]!)) return true;
+    if (!LEGACY_PREFIXES.has(bytes[i]!)) return false;
+  }
+  return false;
+}
+
+function shapeOf(factory: InstructionInfoFactory, ins: Instruction, bytes: Uint8Array, offset: number, ip: bigint): InstructionShape {
   const flow = controlFlow(ins);
   const hasTarget = 'target' in flow;
+  const target = 'target' in flow ? flow.target : undefined;
+  const targetDelta = target !== undefined && !hasSizePrefix(bytes, offset, ins.length) ? BigInt.asIntN(64, target - ip) : undefined;
   return {
     length: ins.length,
     mnemonic: ins.mnemonic,
@@ -305,7 +365,25 @@ function shapeOf(factory: InstructionInfoFactory, ins: Instruction, bytes: Uint8
     isNearReturn: ins.mnemonic === Mnemonic.Ret,
     isInterruptReturn: ins.mnemonic === Mnemonic.Iretq || ins.mnemonic === Mnemonic.Iretd,
     ...(ins.flowControl === FlowControl.IndirectBranch ? { indirectJumpForm: indirectJumpForm(bytes, offset) } : {}),
+    ...(targetDelta !== undefined ? { targetDelta } : {}),
   };
+}
+
+/** A shape with a target, at one address: a copy whose flow carries the target. Every field spelt out: a spread is V8's slow path. */
+function withTarget(shape: InstructionShape, target: bigint): DecodedInstruction {
+  const copy: InstructionShape = {
+    length: shape.length,
+    mnemonic: shape.mnemonic,
+    stack: shape.stack,
+    flow: { kind: shape.flow.kind, target } as ControlFlow,
+    hasTarget: shape.hasTarget,
+    writes: shape.writes,
+    isNearCall: shape.isNearCall,
+    isNearReturn: shape.isNearReturn,
+    isInterruptReturn: shape.isInterruptReturn,
+  };
+  if (shape.indirectJumpForm !== undefined) copy.indirectJumpForm = shape.indirectJumpForm;
+  return copy;
 }
 
 /**
@@ -313,9 +391,10 @@ function shapeOf(factory: InstructionInfoFactory, ins: Instruction, bytes: Uint8
  * Decoded instructions are cached by offset; call `free()` when done.
  */
 export class CodeDecoder implements InstructionSource {
-  private readonly decoder: Decoder;
+  /** Made at the first encoding the shapes do not know: a function of known encodings needs no wasm decoder at all. */
+  private decoder: Decoder | undefined;
   /** Reused for every decode: allocating (and freeing) one per instruction costs more than the decode. */
-  private readonly scratch = new Instruction();
+  private scratch: Instruction | undefined;
   private factory: InstructionInfoFactory | undefined;
   private readonly shapes: InstructionShapes;
   /** By offset: the instruction, null where none decodes, undefined where not decoded yet. */
@@ -328,8 +407,6 @@ export class CodeDecoder implements InstructionSource {
     readonly baseIp: bigint,
     shapes?: InstructionShapes,
   ) {
-    this.decoder = new Decoder(64, bytes, DecoderOptions.None);
-    this.decoder.ip = baseIp;
     this.shapes = shapes ?? new InstructionShapes();
     this.cache = new Array<DecodedInstruction | null | undefined>(bytes.length);
   }
@@ -346,11 +423,21 @@ export class CodeDecoder implements InstructionSource {
   }
 
   private decode(offset: number): DecodedInstruction | undefined {
+    // Most encodings repeat (across a whole image's pass): their facts need no wasm call.
+    const known = this.shapes.match(this.bytes, offset, this.bytes.length);
+    if (known && !known.hasTarget) return known;
+    if (known && known.targetDelta !== undefined) return withTarget(known, BigInt.asUintN(64, this.baseIp + BigInt(offset) + known.targetDelta));
+    if (!this.decoder) {
+      this.decoder = new Decoder(64, this.bytes, DecoderOptions.None);
+      this.decoder.ip = this.baseIp;
+      this.scratch = new Instruction();
+      this.position = 0;
+    }
     if (offset !== this.position) {
       this.decoder.position = offset;
       this.decoder.ip = this.baseIp + BigInt(offset);
     }
-    const ins = this.scratch;
+    const ins = this.scratch!;
     this.decoder.decodeOut(ins);
     if (ins.isInvalid) {
       // An invalid decode may have consumed any number of bytes: reposition next time.
@@ -362,16 +449,16 @@ export class CodeDecoder implements InstructionSource {
     let shape = this.shapes.get(this.bytes, offset, length);
     if (!shape) {
       this.factory ??= new InstructionInfoFactory();
-      shape = shapeOf(this.factory, ins, this.bytes, offset);
+      shape = shapeOf(this.factory, ins, this.bytes, offset, this.baseIp + BigInt(offset));
       this.shapes.add(this.bytes, offset, length, shape);
     }
     if (!shape.hasTarget) return shape;
-    return { ...shape, flow: { kind: shape.flow.kind, target: ins.nearBranchTarget } as ControlFlow };
+    return withTarget(shape, ins.nearBranchTarget);
   }
 
   free(): void {
-    this.decoder.free();
-    this.scratch.free();
+    this.decoder?.free();
+    this.scratch?.free();
     this.factory?.free();
   }
 }
@@ -389,14 +476,26 @@ export interface InstructionSource {
  * looks at a few instructions (epilog recognition) reuse a function's decoder.
  */
 export function codeWindow(code: InstructionSource, offset: number, length: number): InstructionSource {
-  return {
-    baseIp: code.baseIp + BigInt(offset),
-    at(o: number): DecodedInstruction | undefined {
-      if (o < 0 || o >= length) return undefined;
-      const ins = code.at(offset + o);
-      return ins && o + ins.length <= length ? ins : undefined;
-    },
-  };
+  return new CodeWindow(code, offset, length);
+}
+
+class CodeWindow implements InstructionSource {
+  constructor(
+    private readonly code: InstructionSource,
+    private readonly offset: number,
+    private readonly length: number,
+  ) {}
+
+  /** Only a jump's target needs it: no bigint per window until then. */
+  get baseIp(): bigint {
+    return this.code.baseIp + BigInt(this.offset);
+  }
+
+  at(o: number): DecodedInstruction | undefined {
+    if (o < 0 || o >= this.length) return undefined;
+    const ins = this.code.at(this.offset + o);
+    return ins && o + ins.length <= this.length ? ins : undefined;
+  }
 }
 
 /** Decodes with a CodeDecoder and frees it, for one-off uses. */

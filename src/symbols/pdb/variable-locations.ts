@@ -236,20 +236,74 @@ function singleFactRanges(fact: Fact, byteSize: number | undefined): ModelLocati
   return ranges;
 }
 
+/**
+ * Several records each placing the whole variable over intervals no other
+ * record's touch (a variable moving from register to register): each interval
+ * is then one of the general walk's steps, with its one record's location.
+ * The same ranges as that walk, in one pass over the sorted intervals.
+ * Undefined when some intervals overlap or are empty, or a record places part
+ * of the variable: the general walk handles those.
+ */
+function disjointWholeRanges(facts: readonly Fact[], byteSize: number | undefined): ModelLocationRange[] | undefined {
+  const owners: number[] = [];
+  const intervals: RvaInterval[] = [];
+  for (let f = 0; f < facts.length; f++) {
+    const fact = facts[f]!;
+    if (fact.offset !== undefined) return undefined;
+    for (const iv of fact.intervals) {
+      if (iv.endRva <= iv.startRva) return undefined;
+      owners.push(f);
+      intervals.push(iv);
+    }
+  }
+  const order = intervals.map((_, i) => i).sort((a, b) => intervals[a]!.startRva - intervals[b]!.startRva);
+  for (let k = 1; k < order.length; k++) if (intervals[order[k]!]!.startRva < intervals[order[k - 1]!]!.endRva) return undefined;
+  const ranges: ModelLocationRange[] = [];
+  let lastKey = '';
+  for (const i of order) {
+    const iv = intervals[i]!;
+    const placed = facts[owners[i]!]!.placed;
+    const location = placed && whole(placed, byteSize);
+    if (!location) continue;
+    const key = locationKey(location);
+    const last = ranges[ranges.length - 1];
+    if (last && last.endRva === iv.startRva && key === lastKey) last.endRva = iv.endRva;
+    else ranges.push({ startRva: iv.startRva, endRva: iv.endRva, location });
+    lastKey = key;
+  }
+  return ranges;
+}
+
 /** Facts to address-sorted, disjoint ranges, neighbours with the same location joined. */
 function rangesOf(facts: readonly Fact[], byteSize: number | undefined): ModelLocationRange[] {
   if (facts.length === 1 && facts[0]!.offset === undefined) {
     const single = singleFactRanges(facts[0]!, byteSize);
     if (single) return single;
   }
+  if (facts.length > 1) {
+    const disjoint = disjointWholeRanges(facts, byteSize);
+    if (disjoint) return disjoint;
+  }
   const offsets = [...new Set(facts.filter((f) => f.offset !== undefined).map((f) => f.offset!))].sort((a, b) => a - b);
   const points = [...new Set(facts.flatMap((f) => f.intervals.flatMap((i) => [i.startRva, i.endRva])))].sort((a, b) => a - b);
   const ranges: ModelLocationRange[] = [];
   let lastKey = '';
+  // The points ascend, so with each fact's intervals in order a cursor per fact
+  // finds the interval holding a point without scanning them all again.
+  const sorted = facts.every((f) => inOrder(f.intervals));
+  const cursors = new Array<number>(facts.length).fill(0);
+  const holds = (f: Fact, index: number, start: number): boolean => {
+    if (!sorted) return f.intervals.some((i) => i.startRva <= start && start < i.endRva);
+    const intervals = f.intervals;
+    let c = cursors[index]!;
+    while (c < intervals.length && intervals[c]!.endRva <= start) c++;
+    cursors[index] = c;
+    return c < intervals.length && intervals[c]!.startRva <= start;
+  };
   for (let k = 0; k + 1 < points.length; k++) {
     const start = points[k]!;
     const end = points[k + 1]!;
-    const active = facts.filter((f) => f.intervals.some((i) => i.startRva <= start && start < i.endRva));
+    const active = facts.filter((f, index) => holds(f, index, start));
     if (active.length === 0) continue;
     const wholes = active.filter((f) => f.offset === undefined);
     let location: ModelLocation | undefined;
@@ -267,6 +321,12 @@ function rangesOf(facts: readonly Fact[], byteSize: number | undefined): ModelLo
     lastKey = key;
   }
   return ranges;
+}
+
+/** Intervals sorted by start, each ending by the next one's start. */
+function inOrder(intervals: readonly RvaInterval[]): boolean {
+  for (let i = 1; i < intervals.length; i++) if (intervals[i]!.startRva < intervals[i - 1]!.endRva) return false;
+  return true;
 }
 
 /** An S_LOCAL and the S_DEFRANGE_* records that follow it. */

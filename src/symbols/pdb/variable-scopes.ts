@@ -225,6 +225,12 @@ export function functionScope(symbols: readonly CvSymbol[], procIndex: number, c
   }
   readScope(walk, procIndex + 1, { startRva: start, endRva: start + proc.codeSize }, scope, true);
   // DWARF consumers take parameters in the order of their DIEs: parameters first, in record order.
-  scope.variables.sort((a, b) => Number(b.isParameter) - Number(a.isParameter));
+  // (A stable sort; skipped when they already come first, as compilers write them.)
+  if (!parametersFirst(scope.variables)) scope.variables.sort((a, b) => Number(b.isParameter) - Number(a.isParameter));
   return scope;
+}
+
+function parametersFirst(variables: readonly ModelVariable[]): boolean {
+  for (let i = 1; i < variables.length; i++) if (variables[i]!.isParameter && !variables[i - 1]!.isParameter) return false;
+  return true;
 }
