@@ -19,6 +19,8 @@ import { runGdb } from './support/gdb';
 import { STUB_DIR, STUB_EFI, STUB_PDB } from './support/stub';
 import { buildSymbolFixture } from './support/symbol-fixtures';
 import { startBridge } from '../src/bridge/bridge';
+import { LocalCode } from '../src/bridge/local-code';
+import { parsePeImage } from '../src/symbols/pe';
 
 const WORKLOAD = path.join(STUB_DIR, 'src', 'workload.c');
 
@@ -99,6 +101,38 @@ describe('gdb with no file gets names and lines from josgdb (stub-uefi in QEMU)'
     expectMatch(new RegExp(`demo_leaf\\+0x4 \\(.*workload\\.c:${leafLine}\\)`));
     expectMatch(/<demo_b>: +4883ec28 +sub \$0x28,%rsp/);
     expectMatch(/call 0x[0-9a-f]+ <demo_c>/);
+  });
+
+  it("serves code reads from the image file, relocated exactly as the firmware loaded it, and refuses a file the target does not run", async () => {
+    const { session } = bridge;
+    if (session.status === 'running') {
+      await session.interrupt();
+      await session.waitForStop();
+    }
+    const base = session.target.info.imageBase;
+    const image = bridge.symbols!.image;
+    expect(base).not.toBe(image.imageBase); // OVMF relocates the image: the DIR64 fixups matter
+    const text = image.sections.find((s) => s.name === '.text')!;
+    const start = base + BigInt(text.virtualAddress);
+    const length = Math.min(text.virtualSize, text.sizeOfRawData);
+    const linkBytesBefore = session.memory.stats.targetBytes;
+    const local = await session.readMemory(start, length);
+    const checkBytes = session.memory.stats.targetBytes - linkBytesBefore;
+    expect(session.memory.stats.localBytes).toBeGreaterThanOrEqual(length);
+    expect(checkBytes).toBeLessThan(200); // the COFF header and the entry sample, once
+    const fromTarget: Buffer[] = [];
+    for (let at = 0; at < length; at += 0x800) fromTarget.push(await session.target.readMemory(start + BigInt(at), Math.min(0x800, length - at)));
+    expect(local.equals(Buffer.concat(fromTarget))).toBe(true);
+
+    // the unwind build is another file: same names, other code
+    const other = parsePeImage(readFileSync(path.join(STUB_DIR, 'build', 'unwind', 'BOOTX64.EFI')), { layout: 'file' });
+    const refusals: string[] = [];
+    const wrong = new LocalCode(other, base, (reason) => refusals.push(reason));
+    const read = (a: bigint, n: number) => session.target.readMemory(a, n);
+    expect(await wrong.read(start, 16, read)).toBeUndefined();
+    expect(refusals).toHaveLength(1);
+    expect(refusals[0]).toMatch(/differs from the image file's/);
+    await session.release({ resume: true });
   });
 
   it('serves no file but its own', async () => {

@@ -14,6 +14,7 @@ WORKLOAD = os.environ["GDBOPS_WORKLOAD"]
 CONTROL = os.environ.get("GDBOPS_CONTROL")
 COUNTER_LINE = os.environ["GDBOPS_COUNTER_LINE"]
 CALL_LINE = os.environ["GDBOPS_CALL_LINE"]
+SPIN_LINE = os.environ["GDBOPS_SPIN_LINE"]
 LOW_RAM = int(os.environ["GDBOPS_LOW_RAM"], 16)
 
 
@@ -21,6 +22,7 @@ def counters():
     if not CONTROL:
         return None
     s = socket.create_connection(("127.0.0.1", int(CONTROL)))
+    s.sendall(b"counters\n")
     data = b""
     while True:
         chunk = s.recv(4096)
@@ -49,6 +51,8 @@ def prepare_and_work():
         return None, lambda: run("target remote " + TARGET)
     if WORKLOAD == "stepi-500":
         return lambda: stop_at("demo_a"), lambda: [run("stepi") for _ in range(500)]
+    if WORKLOAD == "next-1000":
+        return lambda: stop_at("workload.c:" + SPIN_LINE), lambda: run("next")
     if WORKLOAD == "next-calls":
         return lambda: stop_at("workload.c:" + CALL_LINE), lambda: run("next")
     if WORKLOAD == "next-plain":
@@ -62,6 +66,8 @@ def prepare_and_work():
     if WORKLOAD == "hits-100":
         return lambda: run("break demo_leaf"), lambda: [run("continue") for _ in range(100)]
     if WORKLOAD == "dump-64k":
+        return None, lambda: run("dump binary memory /dev/null 0x%x 0x%x" % (LOW_RAM, LOW_RAM + 0x10000))
+    if WORKLOAD == "dump-64k-throttled":
         return None, lambda: run("dump binary memory /dev/null 0x%x 0x%x" % (LOW_RAM, LOW_RAM + 0x10000))
     if WORKLOAD == "dump-1m":
         return None, lambda: run("dump binary memory /dev/null 0x%x 0x%x" % (LOW_RAM, LOW_RAM + 0x100000))
@@ -83,7 +89,8 @@ elapsed = time.perf_counter() - t0
 after = counters()
 result = {"workload": WORKLOAD, "seconds": elapsed}
 if before is not None and after is not None:
-    result["link"] = {k: after[k] - before[k] for k in after}
+    result["linkBefore"] = before
+    result["linkAfter"] = after
 print("RESULT " + json.dumps(result))
 run("delete")
 run("detach")

@@ -21,6 +21,7 @@ import { SnapshotStore, type SessionSnapshot } from './session-snapshot';
 import { HostFiles } from './host-files';
 import { symbolLookup } from './symbol-lookup';
 import { loadSymbols, type LoadedSymbols } from '../symbols/loader';
+import { LocalCode } from './local-code';
 
 export interface BridgeOptions {
   /** tcp:HOST:PORT, unix:PATH, serial:DEVICE[:BAUD] or a device path. */
@@ -182,6 +183,14 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
   if (options.symbols) options.onPhase?.('symbols');
   const symbols = options.symbols ? await loadTargetSymbols(options.symbols, info, client, session, log) : undefined;
   const symbolFile = symbols ? serveSymbolFile(symbols, info.imageBase) : undefined;
+  if (symbols?.imagePath !== undefined) {
+    const imagePath = symbols.imagePath;
+    session.memory.useLocalCode(
+      new LocalCode(symbols.image, info.imageBase, (reason) =>
+        log.warn(`the image file ${imagePath} is not what the target runs (${reason}): code is read from the target; check --image`),
+      ),
+    );
+  }
   const server = new GdbServer({
     symbolFile,
     symbols: symbols ? symbolLookup(symbols.index, symbols.unwindImage, info.imageBase, symbols.image.sizeOfImage) : undefined,

@@ -162,6 +162,8 @@ export class GdbHandlers {
 
   get capabilities(): ReadonlySet<string> {
     const caps = new Set(this.ctx.session.target.features);
+    // without the extension the session steps through the range itself (one reply to gdb)
+    caps.add('range-step');
     if (this.ctx.symbolFile) caps.add('symbols');
     if (this.ctx.image?.imagePath !== undefined) caps.add('image-file');
     return caps;

@@ -3,7 +3,7 @@
  * instruction's length: only that many bytes of a stop record's `instruction[15]`
  * are real (the rest is leftover stack data).
  */
-import { Decoder, DecoderOptions, Formatter, FormatterSyntax } from 'iced-x86';
+import { Decoder, DecoderOptions, FlowControl, Formatter, FormatterSyntax } from 'iced-x86';
 
 /** The length of the instruction at the start of `bytes`, or 0 if it does not decode. */
 export function decodeInstructionLength(bytes: Uint8Array, ip: bigint): number {
@@ -85,4 +85,29 @@ export function disassemble(
     decoder.free();
   }
   return lines;
+}
+
+/** What a single step of one instruction will do to rip, as far as its bytes tell. */
+export interface StepPrediction {
+  length: number;
+  /** The instruction continues at the next one (no branch, call, return, interrupt or system instruction). */
+  fallsThrough: boolean;
+}
+
+/** Decodes the instruction at `ip` for a single-step plan; undefined when the bytes do not decode. */
+export function predictStep(bytes: Uint8Array, ip: bigint): StepPrediction | undefined {
+  if (bytes.length === 0) return undefined;
+  const decoder = new Decoder(64, bytes, DecoderOptions.None);
+  try {
+    decoder.ip = ip;
+    const instruction = decoder.decode();
+    try {
+      if (instruction.isInvalid) return undefined;
+      return { length: instruction.length, fallsThrough: instruction.flowControl === FlowControl.Next };
+    } finally {
+      instruction.free();
+    }
+  } finally {
+    decoder.free();
+  }
 }

@@ -48,10 +48,22 @@ describe('TargetMemory', () => {
     await mem.read(base + 0x100n, 16);
     await mem.read(base + 0x104n, 8);
     expect(calls.reads).toEqual([[base + 0x100n, 16]]);
-    expect(calls.walks).toBe(1);
+    expect(calls.walks).toBe(0); // the kernel read the instruction bytes there: the page is mapped
     mem.newStop();
     await mem.read(base + 0x104n, 8);
     expect(calls.reads).toHaveLength(2);
+    expect(calls.walks).toBe(1); // a new stop without that evidence checks the page again
+  });
+
+  it('takes the pages the kernel read for the stop as mapped, and walks the others', async () => {
+    const { port, calls } = fakePort(base, Buffer.from(image));
+    const mem = new TargetMemory(port, () => []);
+    mem.newStop(undefined, [{ address: base + 0xff8n, length: 16 }]); // a callstack scan across a page boundary
+    await mem.read(base + 0x800n, 8);
+    await mem.read(base + 0x1800n, 8);
+    expect(calls.walks).toBe(0);
+    await mem.read(base + 0x2000n, 8);
+    expect(calls.walks).toBe(1);
   });
 
   it('never reads an unmapped page and returns the bytes before it', async () => {

@@ -11,6 +11,7 @@
  */
 import { hex, isCanonical } from '../common/bytes';
 import { JosgdbError } from '../common/errors';
+import type { LocalCode } from './local-code';
 
 export const PAGE_SIZE = 0x1000n;
 
@@ -44,6 +45,48 @@ export interface MemoryPort {
   safeWrite?(address: bigint, data: Buffer): Promise<number>;
 }
 
+/**
+ * Cached bytes that stay true across a single step: those in [keepFrom, keepTo)
+ * that the stepped instruction did not write (`written`, or nothing kept when
+ * that is unknown).
+ */
+export interface StackCarry {
+  keepFrom: bigint;
+  keepTo: bigint;
+  written: { ranges: readonly MappedRange[] } | 'unknown';
+}
+
+function carriedRanges(cache: readonly CachedRange[], carry: StackCarry): CachedRange[] {
+  if (carry.written === 'unknown') return [];
+  let pieces: { start: bigint; end: bigint; range: CachedRange }[] = [];
+  for (const range of cache) {
+    const start = range.start > carry.keepFrom ? range.start : carry.keepFrom;
+    const rangeEnd = range.start + BigInt(range.data.length);
+    const end = rangeEnd < carry.keepTo ? rangeEnd : carry.keepTo;
+    if (start < end) pieces.push({ start, end, range });
+  }
+  for (const cut of carry.written.ranges) {
+    const cutEnd = cut.address + BigInt(cut.length);
+    pieces = pieces.flatMap((p) => {
+      if (cutEnd <= p.start || cut.address >= p.end) return [p];
+      const parts = [];
+      if (p.start < cut.address) parts.push({ ...p, end: cut.address });
+      if (cutEnd < p.end) parts.push({ ...p, start: cutEnd });
+      return parts;
+    });
+  }
+  return pieces.map((p) => ({
+    start: p.start,
+    data: p.range.data.subarray(Number(p.start - p.range.start), Number(p.end - p.range.start)),
+  }));
+}
+
+/** Bytes the kernel is known to have read at this stop, so their pages are mapped. */
+export interface MappedRange {
+  address: bigint;
+  length: number;
+}
+
 interface CachedRange {
   start: bigint;
   data: Buffer;
@@ -54,6 +97,8 @@ export interface MemoryStats {
   targetBytes: number;
   pageWalks: number;
   cacheHits: number;
+  /** Bytes served from the image file instead of the link. */
+  localBytes: number;
 }
 
 export class TargetMemory {
@@ -61,7 +106,8 @@ export class TargetMemory {
   private presence = new Map<bigint, boolean>();
   /** Original bytes under breakpoints, recorded before the kernel first armed them. */
   private readonly originals = new Map<bigint, number>();
-  readonly stats: MemoryStats = { targetReads: 0, targetBytes: 0, pageWalks: 0, cacheHits: 0 };
+  readonly stats: MemoryStats = { targetReads: 0, targetBytes: 0, pageWalks: 0, cacheHits: 0, localBytes: 0 };
+  private localCode: LocalCode | undefined;
 
   constructor(
     private readonly port: MemoryPort,
@@ -69,11 +115,23 @@ export class TargetMemory {
     private readonly armedAddresses: () => Iterable<bigint>,
   ) {}
 
-  /** A new stop: memory may have changed. Seeds the cache with what the stop record already carries. */
-  newStop(seed?: { address: bigint; bytes: Buffer }): void {
-    this.cache = [];
+  /**
+   * A new stop: memory may have changed. Seeds the cache with what the stop record
+   * already carries, and the page presence with what the kernel itself just read
+   * (`mapped`), so that no TraversePageTable is spent on pages known to be there.
+   */
+  newStop(seed?: { address: bigint; bytes: Buffer }, mapped: readonly MappedRange[] = [], carry?: StackCarry): void {
+    this.cache = carry ? carriedRanges(this.cache, carry) : [];
     this.presence.clear();
-    if (seed && seed.bytes.length > 0) this.cache.push({ start: seed.address, data: Buffer.from(seed.bytes) });
+    if (seed && seed.bytes.length > 0) {
+      this.cache.push({ start: seed.address, data: Buffer.from(seed.bytes) });
+      mapped = [...mapped, { address: seed.address, length: seed.bytes.length }];
+    }
+    for (const range of mapped) {
+      if (range.length <= 0 || !isCanonical(range.address)) continue;
+      const last = range.address + BigInt(range.length) - 1n;
+      for (let page = range.address / PAGE_SIZE; page <= last / PAGE_SIZE; page++) this.presence.set(page * PAGE_SIZE, true);
+    }
   }
 
   /** Drops cached bytes (after a write, or when the kernel's breakpoint bytes changed). */
@@ -85,6 +143,12 @@ export class TargetMemory {
   forget(): void {
     this.newStop();
     this.originals.clear();
+    this.localCode?.forget();
+  }
+
+  /** Code reads inside the image's executable sections come from the image file (see local-code.ts). */
+  useLocalCode(localCode: LocalCode | undefined): void {
+    this.localCode = localCode;
   }
 
   originalByte(address: bigint): number | undefined {
@@ -130,6 +194,7 @@ export class TargetMemory {
       throw new JosgdbError('BAD_ADDRESS', `cannot write memory at ${hex(address)}: not a canonical address`);
     }
     this.invalidate();
+    this.localCode?.wrote(address, data.length);
     if (this.port.safeWrite) {
       const written = await this.port.safeWrite(address, data);
       if (written < data.length) {
@@ -155,6 +220,33 @@ export class TargetMemory {
       this.stats.cacheHits++;
       return cached;
     }
+    if (this.localCode) {
+      const local = await this.localCode.read(address, length, (a, n) => this.fetch(a, n));
+      if (local) {
+        this.stats.localBytes += local.length;
+        return local;
+      }
+    }
+    // Only the part the cache lacks goes to the link: gdb's 64-byte stack reads after
+    // a step often differ from what was kept by the bytes below the new rsp.
+    const end = address + BigInt(length);
+    const tail = this.cache.find((r) => r.start > address && r.start < end && r.start + BigInt(r.data.length) >= end);
+    if (tail) {
+      const head = await this.fetch(address, Number(tail.start - address));
+      if (head.length < Number(tail.start - address)) return head;
+      return Buffer.concat([head, tail.data.subarray(0, Number(end - tail.start))]);
+    }
+    const front = this.cache.find((r) => r.start <= address && r.start + BigInt(r.data.length) > address && r.start + BigInt(r.data.length) < end);
+    if (front) {
+      const frontEnd = front.start + BigInt(front.data.length);
+      const rest = await this.fetch(frontEnd, Number(end - frontEnd));
+      return Buffer.concat([front.data.subarray(Number(address - front.start)), rest]);
+    }
+    return this.fetch(address, length);
+  }
+
+  /** Reads from the target (never from the cache) and caches what came back. */
+  private async fetch(address: bigint, length: number): Promise<Buffer> {
     if (!isCanonical(address)) return Buffer.alloc(0);
     let data: Buffer;
     if (this.port.safeRead) {

@@ -11,8 +11,9 @@ import { JosgdbError } from '../common/errors';
 import { BreakpointTable, BreakpointUpdate, KernelBreakpointList, planBreakpointSync } from './breakpoints';
 import type { DebugTarget, HwBreakpointRequest, StopRecordView, TargetStop } from './debug-target';
 import { planResume, ResumeAction } from './execution';
-import { decodeInstructionLength } from './instruction';
-import { TargetMemory } from './memory';
+import { decodeInstructionLength, predictStep } from './instruction';
+import { MappedRange, StackCarry, TargetMemory } from './memory';
+import { memoryWrittenBy } from './step-writes';
 import {
   addExtendedContext,
   applyRegisterWrites,
@@ -55,6 +56,10 @@ export class Session {
   /** The current stop is the kernel hitting an entry of its own list (see execution.ts). */
   private stoppedOnListedBreakpoint = false;
   private releaseAtNextStop: { resume: boolean } | undefined;
+  /** The stop a single step started from: its stack bytes may carry over to the next stop. */
+  private steppedFrom: StopRecordView | undefined;
+  /** The range the bridge is stepping through itself, and whether gdb interrupted it. */
+  private range: { interrupted: boolean } | undefined;
   private readonly traceListeners = new Set<(text: string) => void>();
   private readonly stateListeners = new Set<(state: SessionState, detail?: string) => void>();
 
@@ -212,6 +217,8 @@ export class Session {
     if (this.resumeInFlight) throw new JosgdbError('TARGET_RUNNING', 'the target is already resuming');
     this.resumeInFlight = true;
     try {
+      if (action.kind === 'step') return await this.stepOnce();
+      if (action.kind === 'range' && !this.target.rangeStep) return await this.stepThroughRange(action);
       const record = this.requireRecord();
       const rip = record.frame.rip;
       const plan = planResume(action, { rip, hitListedBreakpoint: this.stoppedOnListedBreakpoint }, this.kernelBreakpoints, this.breakpoints.list());
@@ -220,7 +227,7 @@ export class Session {
         const stepped = await this.resumeOnce('step');
         const landed = stepped.stop;
         const isPlainTrap = landed.kind === 'breakpoint' && landed.record.vector === 1;
-        if (action.kind === 'step' || !isPlainTrap) {
+        if (!isPlainTrap) {
           await this.syncBreakpoints();
           return stepped;
         }
@@ -233,18 +240,77 @@ export class Session {
         }
       }
       await this.syncBreakpoints();
-      if (action.kind === 'range') {
-        if (this.target.rangeStep) return await this.resumeOnce({ start: action.start, end: action.end });
-        return await this.resumeOnce('step');
-      }
-      return await this.resumeOnce(action.kind === 'continue' ? 'continue' : 'step');
+      if (action.kind === 'range') return await this.resumeOnce({ start: action.start, end: action.end });
+      return await this.resumeOnce('continue');
     } finally {
       this.resumeInFlight = false;
     }
   }
 
+  /**
+   * One instruction. A single step can stop at no breakpoint but the one where it
+   * lands, so gdb's breakpoint changes wait for the next continue: gdb removes the
+   * breakpoint at pc, steps over it and inserts it again around every hit, and that
+   * costs no byte on the link. Only a step from an address in the kernel's list needs
+   * care (flaws 1, 3 and 6, see execution.ts): in place when the kernel's own step
+   * off its breakpoint is safe, otherwise with the list emptied first.
+   */
+  private async stepOnce(): Promise<SessionStop> {
+    const record = this.requireRecord();
+    const rip = record.frame.rip;
+    if (!this.kernelBreakpoints.mayContain(rip) && !this.stoppedOnListedBreakpoint) return this.resumeOnce('step');
+    if (!this.canStepOffInPlace(record)) {
+      if (this.kernelBreakpoints.mayBeNonEmpty) await this.sendBreakpointUpdate([]);
+    }
+    return this.resumeOnce('step');
+  }
+
+  /**
+   * The kernel stopped on a breakpoint of its list and steps off it by itself (it
+   * restored the byte and re-arms it after the instruction), with the list untouched,
+   * so flaw 3 cannot arise. Flaw 1 (a one-byte instruction, or landing just after a
+   * listed address) and flaw 6 (landing on a listed address) rule out what this
+   * cannot predict: branches, and a landing next to a listed address.
+   */
+  private canStepOffInPlace(record: StopRecordView): boolean {
+    const rip = record.frame.rip;
+    const kernel = this.kernelBreakpoints;
+    if (!kernel.known || !this.stoppedOnListedBreakpoint || !kernel.enabled().includes(rip)) return false;
+    const step = predictStep(record.instruction, rip);
+    if (!step || !step.fallsThrough || step.length < 2) return false;
+    const landing = rip + BigInt(step.length);
+    return !kernel.mayContain(landing) && !kernel.mayContain(landing - 1n);
+  }
+
+  /**
+   * gdb's vCont;r on a target without `range-step`: the bridge steps with TraceStep
+   * while rip stays in [start, end) and answers gdb once. The link still carries every
+   * step, but gdb's round trip per instruction is gone. It ends early on any other
+   * stop, on one of gdb's breakpoints, and on gdb's Ctrl-C.
+   */
+  private async stepThroughRange(range: { start: bigint; end: bigint }): Promise<SessionStop> {
+    const state = { interrupted: false };
+    this.range = state;
+    try {
+      for (;;) {
+        const stepped = await this.stepOnce();
+        const { stop } = stepped;
+        if (stop.kind !== 'breakpoint' || stop.record.vector !== 1 || state.interrupted) return stepped;
+        const pc = stop.record.frame.rip;
+        if (pc < range.start || pc >= range.end || this.breakpoints.has(pc)) return stepped;
+      }
+    } finally {
+      this.range = undefined;
+    }
+  }
+
   /** gdb's Ctrl-C: break in where the target can, say plainly where it cannot. */
   async interrupt(): Promise<boolean> {
+    if (this.range) {
+      // a range the bridge steps through itself ends after the step under way
+      this.range.interrupted = true;
+      return true;
+    }
     if (this.state !== 'running') return true;
     if (!this.target.breakIn) return false;
     await this.target.breakIn();
@@ -357,6 +423,8 @@ export class Session {
   }
 
   private async startResume(how: 'continue' | 'step' | { start: bigint; end: bigint }): Promise<void> {
+    const current = this.current?.stop;
+    this.steppedFrom = how === 'step' && current && current.kind !== 'assert' ? current.record : undefined;
     this.state = 'running';
     this.stoppedByOwnStep = how !== 'continue';
     this.registerCache = undefined;
@@ -385,7 +453,8 @@ export class Session {
     } else {
       this.state = 'stopped';
       const length = decodeInstructionLength(stop.record.instruction, stop.record.frame.rip);
-      this.memory.newStop({ address: stop.record.frame.rip, bytes: stop.record.instruction.subarray(0, length) });
+      const carry = stop.kind === 'breakpoint' && stop.record.vector === 1 && this.steppedFrom ? stackAcrossStep(this.steppedFrom, stop.record) : undefined;
+      this.memory.newStop({ address: stop.record.frame.rip, bytes: stop.record.instruction.subarray(0, length) }, stackReadByKernel(stop), carry);
     }
     if (stop.kind !== 'breakpoint' || stop.record.vector !== 1) this.stoppedByOwnStep = false;
     this.stoppedOnListedBreakpoint =
@@ -476,4 +545,37 @@ export class Session {
     }
     return stop.record;
   }
+}
+
+/**
+ * The stack the kernel read for the stop's callstack packet: it scans every slot from
+ * rsp (rounded down to 8) towards the stack top for code addresses, so with N of them
+ * found it read at least N slots there, and those pages are mapped.
+ */
+function stackReadByKernel(stop: TargetStop): MappedRange[] {
+  if (!('callstack' in stop) || stop.callstack.length === 0) return [];
+  return [{ address: stop.record.frame.rsp & ~7n, length: stop.callstack.length * 8 }];
+}
+
+/** How far above rsp stack bytes are carried across a step: gdb reads a line or two there. */
+const CARRIED_STACK_WINDOW = 0x2000n;
+
+/**
+ * After a single step, the stack bytes of the last stop at or above both the old and
+ * the new rsp are still true unless the instruction wrote them. Below rsp they are
+ * not: the trap that reported the step pushed its frame there. A stop that is not
+ * where the instruction leads (an interrupt came first) keeps nothing.
+ */
+function stackAcrossStep(from: StopRecordView, to: StopRecordView): StackCarry | undefined {
+  const length = decodeInstructionLength(from.instruction, from.frame.rip);
+  const step = predictStep(from.instruction.subarray(0, length), from.frame.rip);
+  if (!step) return undefined;
+  if (step.fallsThrough && to.frame.rip !== from.frame.rip + BigInt(step.length)) return undefined;
+  const keepFrom = from.frame.rsp > to.frame.rsp ? from.frame.rsp : to.frame.rsp;
+  const frame: Record<string, bigint> = from.frame;
+  return {
+    keepFrom,
+    keepTo: from.frame.rsp + CARRIED_STACK_WINDOW,
+    written: memoryWrittenBy(from.instruction.subarray(0, length), from.frame.rip, (name) => frame[name]),
+  };
 }
