@@ -79,6 +79,7 @@ NOINLINE void main(void) {
         g_counter++;
         g_last_result = demo_a(g_counter) + demo_factorial(20) + demo_frame((int)(g_counter % 16) + 1);
         g_noinfo_result = demo_noinfo(g_counter);
+        for (int i = 0; i < 250; i++) g_spin += (uint64_t)i; /* one source line of about 1,000 instructions: `next` over it is the range-stepping benchmark */
         g_last_result += demo_point_sum(g_point_ptr, 2);
         int t = g_trigger;
         if (t) {
