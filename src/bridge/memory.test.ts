@@ -42,7 +42,7 @@ describe('TargetMemory', () => {
   it('serves a repeated read from the per-stop cache and the stop record seed', async () => {
     const { port, calls } = fakePort(base, Buffer.from(image));
     const mem = new TargetMemory(port, () => []);
-    mem.newStop({ address: base + 0x10n, bytes: Buffer.from([0x48, 0x83, 0xec, 0x28]) });
+    mem.newStop({ code: { address: base + 0x10n, bytes: Buffer.from([0x48, 0x83, 0xec, 0x28]) } });
     expect((await mem.read(base + 0x10n, 4)).toString('hex')).toBe('4883ec28');
     expect(calls.reads).toHaveLength(0);
     await mem.read(base + 0x100n, 16);
@@ -58,12 +58,31 @@ describe('TargetMemory', () => {
   it('takes the pages the kernel read for the stop as mapped, and walks the others', async () => {
     const { port, calls } = fakePort(base, Buffer.from(image));
     const mem = new TargetMemory(port, () => []);
-    mem.newStop(undefined, [{ address: base + 0xff8n, length: 16 }]); // a callstack scan across a page boundary
+    mem.newStop({ mapped: [{ address: base + 0xff8n, length: 16 }] }); // a callstack scan across a page boundary
     await mem.read(base + 0x800n, 8);
     await mem.read(base + 0x1800n, 8);
     expect(calls.walks).toBe(0);
     await mem.read(base + 0x2000n, 8);
     expect(calls.walks).toBe(1);
+  });
+
+  it('reads ahead on the stack from the third line a stop fetches, doubling, never past the page', async () => {
+    const { port, calls } = fakePort(base, Buffer.from(image));
+    const mem = new TargetMemory(port, () => []);
+    const rsp = base + 0x1e00n;
+    mem.newStop({ rsp });
+    for (let line = 0n; line < 8n; line++) await mem.read(rsp + line * 64n, 64);
+    expect(calls.reads).toEqual([
+      [rsp, 64],
+      [rsp + 64n, 64],
+      [rsp + 128n, 128],
+      [rsp + 256n, 256], // lines 4 to 7 come from this one, which ends at the page end
+    ]);
+    await mem.read(base + 0x2fc0n, 64); // 512 wanted now, but only 0x40 left in that page
+    expect(calls.reads[4]).toEqual([base + 0x2fc0n, 0x40]);
+    const farAway = base + 0x100n; // not stack: read as asked
+    await mem.read(farAway, 8);
+    expect(calls.reads[5]).toEqual([farAway, 8]);
   });
 
   it('never reads an unmapped page and returns the bytes before it', async () => {

@@ -81,6 +81,19 @@ function carriedRanges(cache: readonly CachedRange[], carry: StackCarry): Cached
   }));
 }
 
+/** What TargetMemory.newStop learns from a stop. */
+export interface NewStop {
+  code?: { address: bigint; bytes: Buffer };
+  mapped?: readonly MappedRange[];
+  carry?: StackCarry;
+  rsp?: bigint;
+}
+
+/** Where reads count as stack reads for read-ahead: from just below rsp to 64 KiB above. */
+const STACK_BELOW = 0x100n;
+const STACK_ABOVE = 0x10000n;
+const MAX_READ_AHEAD = 2048;
+
 /** Bytes the kernel is known to have read at this stop, so their pages are mapped. */
 export interface MappedRange {
   address: bigint;
@@ -108,6 +121,9 @@ export class TargetMemory {
   private readonly originals = new Map<bigint, number>();
   readonly stats: MemoryStats = { targetReads: 0, targetBytes: 0, pageWalks: 0, cacheHits: 0, localBytes: 0 };
   private localCode: LocalCode | undefined;
+  /** rsp at this stop, and how many stack reads went to the target since (see readAhead). */
+  private stackTop: bigint | undefined;
+  private stackMisses = 0;
 
   constructor(
     private readonly port: MemoryPort,
@@ -117,15 +133,21 @@ export class TargetMemory {
 
   /**
    * A new stop: memory may have changed. Seeds the cache with what the stop record
-   * already carries, and the page presence with what the kernel itself just read
-   * (`mapped`), so that no TraversePageTable is spent on pages known to be there.
+   * already carries (`code`: the instruction bytes at rip) and with the stack bytes
+   * that survive a single step (`carry`), and the page presence with what the
+   * kernel itself just read (`mapped`, and the code), so that no TraversePageTable
+   * is spent on pages known to be there. `rsp` marks the stack for read-ahead.
    */
-  newStop(seed?: { address: bigint; bytes: Buffer }, mapped: readonly MappedRange[] = [], carry?: StackCarry): void {
-    this.cache = carry ? carriedRanges(this.cache, carry) : [];
+  newStop(stop: NewStop = {}): void {
+    this.cache = stop.carry ? carriedRanges(this.cache, stop.carry) : [];
     this.presence.clear();
-    if (seed && seed.bytes.length > 0) {
-      this.cache.push({ start: seed.address, data: Buffer.from(seed.bytes) });
-      mapped = [...mapped, { address: seed.address, length: seed.bytes.length }];
+    this.stackTop = stop.rsp;
+    this.stackMisses = 0;
+    const mapped = [...(stop.mapped ?? [])];
+    const code = stop.code;
+    if (code && code.bytes.length > 0) {
+      this.cache.push({ start: code.address, data: Buffer.from(code.bytes) });
+      mapped.push({ address: code.address, length: code.bytes.length });
     }
     for (const range of mapped) {
       if (range.length <= 0 || !isCanonical(range.address)) continue;
@@ -242,7 +264,23 @@ export class TargetMemory {
       const rest = await this.fetch(frontEnd, Number(end - frontEnd));
       return Buffer.concat([front.data.subarray(Number(address - front.start)), rest]);
     }
-    return this.fetch(address, length);
+    const data = await this.fetch(address, this.readAhead(address, length));
+    return data.subarray(0, length);
+  }
+
+  /**
+   * A backtrace reads the stack one 64-byte line per frame, each a round trip. From
+   * the third stack line gdb asks for in one stop, the read grows (128, 256, ... up
+   * to 2 KiB, never past the page): a deep `bt` costs a few requests, while the one
+   * or two lines gdb reads after a step cost nothing extra.
+   */
+  private readAhead(address: bigint, length: number): number {
+    if (this.stackTop === undefined || address < this.stackTop - STACK_BELOW || address >= this.stackTop + STACK_ABOVE) return length;
+    this.stackMisses++;
+    if (this.stackMisses < 3) return length;
+    const wanted = Math.min(64 << (this.stackMisses - 2), MAX_READ_AHEAD);
+    const pageEnd = (address / PAGE_SIZE + 1n) * PAGE_SIZE;
+    return Math.max(length, Math.min(wanted, Number(pageEnd - address)));
   }
 
   /** Reads from the target (never from the cache) and caches what came back. */

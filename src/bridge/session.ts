@@ -454,7 +454,12 @@ export class Session {
       this.state = 'stopped';
       const length = decodeInstructionLength(stop.record.instruction, stop.record.frame.rip);
       const carry = stop.kind === 'breakpoint' && stop.record.vector === 1 && this.steppedFrom ? stackAcrossStep(this.steppedFrom, stop.record) : undefined;
-      this.memory.newStop({ address: stop.record.frame.rip, bytes: stop.record.instruction.subarray(0, length) }, stackReadByKernel(stop), carry);
+      this.memory.newStop({
+        code: { address: stop.record.frame.rip, bytes: stop.record.instruction.subarray(0, length) },
+        mapped: stackReadByKernel(stop),
+        carry,
+        rsp: stop.record.frame.rsp,
+      });
     }
     if (stop.kind !== 'breakpoint' || stop.record.vector !== 1) this.stoppedByOwnStep = false;
     this.stoppedOnListedBreakpoint =
