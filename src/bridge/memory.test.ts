@@ -85,6 +85,22 @@ describe('TargetMemory', () => {
     expect(calls.reads[5]).toEqual([farAway, 8]);
   });
 
+  it('with safe-memory, reads plainly only on pages the kernel just read, guarded elsewhere', async () => {
+    const { port, calls } = fakePort(base, Buffer.from(image));
+    const guarded: bigint[] = [];
+    port.safeRead = async (address, length) => {
+      guarded.push(address);
+      return Buffer.from(image.subarray(Number(address - base), Number(address - base) + length));
+    };
+    const mem = new TargetMemory(port, () => []);
+    mem.newStop({ mapped: [{ address: base + 0x1000n, length: 8 }] });
+    await mem.read(base + 0x1100n, 8);
+    await mem.read(base + 0x2100n, 8);
+    expect(calls.reads).toEqual([[base + 0x1100n, 8]]);
+    expect(guarded).toEqual([base + 0x2100n]);
+    expect(calls.walks).toBe(0);
+  });
+
   it('never reads an unmapped page and returns the bytes before it', async () => {
     const { port, calls } = fakePort(base, Buffer.from(image), base + 0x2000n);
     const mem = new TargetMemory(port, () => []);

@@ -287,7 +287,9 @@ export class TargetMemory {
   private async fetch(address: bigint, length: number): Promise<Buffer> {
     if (!isCanonical(address)) return Buffer.alloc(0);
     let data: Buffer;
-    if (this.port.safeRead) {
+    // A guarded read costs a status and a count more on the link than a plain one;
+    // on a page the kernel itself just read, the plain read cannot fault.
+    if (this.port.safeRead && this.presence.get(address & ~(PAGE_SIZE - 1n)) !== true) {
       data = await this.port.safeRead(address, length);
     } else {
       if (!(await this.isPresent(address))) return Buffer.alloc(0);
