@@ -1,14 +1,14 @@
 import { isJosgdbError } from '../common/errors';
 import type { ErrorCode } from '../common/errors';
 import { linkPair } from '../link/memory';
-import { loadCapture } from './captures';
+import { loadCapture } from './testing/captures';
 import { KernelClient } from './client';
 import type { KernelClientOptions, StopEvent } from './client';
 import { encodeKernelMessage, packet } from './codec';
 import { buildConnectionInfoBody, parseKernelInfo } from './info';
 import { ALL_FEATURES, HANDSHAKE, PacketId } from './protocol';
-import { ScriptedKernel, captureRequests, makeStopRecord, replayCaptureAsKernel } from './testing';
-import type { ScriptedKernelOptions } from './testing';
+import { ScriptedKernel, captureRequests, makeStopRecord, replayCaptureAsKernel } from './testing/scripted-kernel';
+import type { ScriptedKernelOptions } from './testing/scripted-kernel';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 

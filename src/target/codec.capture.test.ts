@@ -4,8 +4,8 @@
  * what encodeRequest produces.
  */
 import { HostStreamDecoder, KernelStreamDecoder, encodeKernelMessage, encodeRequest } from './codec';
-import { CAPTURE_NAMES, loadCapture } from './captures';
-import type { Capture } from './captures';
+import { CAPTURE_NAMES, loadCapture } from './testing/captures';
+import type { Capture } from './testing/captures';
 import type { KernelEvent } from './messages';
 
 const captures = Object.fromEntries(CAPTURE_NAMES.map((n) => [n, loadCapture(n)])) as Record<

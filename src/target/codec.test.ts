@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { isJosgdbError } from '../common/errors';
-import { canonical, kernelMessage, kernelRequest, splitAt, splitPoints, stopRecord } from './arbitraries';
+import { canonical, kernelMessage, kernelRequest, splitAt, splitPoints, stopRecord } from './testing/arbitraries';
 import {
   HostStreamDecoder,
   KernelStreamDecoder,
@@ -11,7 +11,7 @@ import {
   packet,
 } from './codec';
 import { buildConnectionInfoBody } from './info';
-import { makeStopRecord } from './testing';
+import { makeStopRecord } from './testing/scripted-kernel';
 import type { KernelEvent, KernelMessage } from './messages';
 import { ALL_FEATURES, HANDSHAKE, PacketId, STOP_RECORD_SIZE } from './protocol';
 import { encodeStopRecord } from './structs';

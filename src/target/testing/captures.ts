@@ -5,8 +5,8 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { readRecording } from '../link/recorder';
-import type { RecordingEvent } from '../link/recorder';
+import { readRecording } from '../../link/recorder';
+import type { RecordingEvent } from '../../link/recorder';
 
 export const CAPTURE_NAMES = [
   'session_main',
@@ -19,8 +19,7 @@ export type CaptureName = (typeof CAPTURE_NAMES)[number];
 export function captureDir(): string {
   const candidates = [
     process.env.JOSGDB_CAPTURES,
-    path.resolve(__dirname, '../../../shared/captures/josx64'),
-    path.resolve(__dirname, '../../shared/captures/josx64'),
+    path.resolve(__dirname, '../../../../shared/captures/josx64'),
     path.resolve(process.cwd(), '../shared/captures/josx64'),
   ].filter((p): p is string => !!p);
   for (const dir of candidates) if (fs.existsSync(path.join(dir, 'session_main.jsonl'))) return dir;

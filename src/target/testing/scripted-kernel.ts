@@ -8,15 +8,15 @@
  *    kernel sent and, where the capturing host sent a request, waits for the host
  *    under test to send the same one.
  */
-import { JosgdbError } from '../common/errors';
-import type { Link } from '../link/link';
+import { JosgdbError } from '../../common/errors';
+import type { Link } from '../../link/link';
 import type { Capture } from './captures';
-import { HostStreamDecoder, encodeKernelMessage, encodeRequest } from './codec';
-import { buildConnectionInfoBody, parseKernelInfo } from './info';
-import type { ConnectionInfoFields } from './info';
-import type { HostEvent, InterruptFrame, KernelMessage, KernelRequest, StopRecord } from './messages';
-import { HANDSHAKE, HANDSHAKE_AS_HEADER_ID } from './protocol';
-import type { StopKind } from './protocol';
+import { HostStreamDecoder, encodeKernelMessage, encodeRequest } from '../codec';
+import { buildConnectionInfoBody, parseKernelInfo } from '../info';
+import type { ConnectionInfoFields } from '../info';
+import type { HostEvent, InterruptFrame, KernelMessage, KernelRequest, StopRecord } from '../messages';
+import { HANDSHAKE, HANDSHAKE_AS_HEADER_ID } from '../protocol';
+import type { StopKind } from '../protocol';
 
 /** A plausible stop record (a breakpoint in a josx64 image), with overrides. */
 export function makeStopRecord(

@@ -5,11 +5,11 @@
  * real target could send.
  */
 import fc from 'fast-check';
-import { buildAssertBody } from './codec';
-import { buildConnectionInfoBody, parseKernelInfo } from './info';
-import type { InterruptFrame, KernelMessage, KernelRequest, StopRecord } from './messages';
-import { ALL_FEATURES, INTERRUPT_FRAME_FIELDS, MAX_TRACE_LENGTH } from './protocol';
-import type { StopKind } from './protocol';
+import { buildAssertBody } from '../codec';
+import { buildConnectionInfoBody, parseKernelInfo } from '../info';
+import type { InterruptFrame, KernelMessage, KernelRequest, StopRecord } from '../messages';
+import { ALL_FEATURES, INTERRUPT_FRAME_FIELDS, MAX_TRACE_LENGTH } from '../protocol';
+import type { StopKind } from '../protocol';
 
 export const u64 = (): fc.Arbitrary<bigint> => fc.bigInt({ min: 0n, max: (1n << 64n) - 1n });
 export const u32 = (): fc.Arbitrary<number> => fc.integer({ min: 0, max: 0xffffffff });
