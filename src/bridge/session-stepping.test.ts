@@ -150,6 +150,18 @@ describe('Session stepping', () => {
     expect(stop.stop.kind === 'breakpoint' && stop.stop.record.frame.rip).toBe(CODE + 2n);
   });
 
+  it("ends a range it steps through at gdb's Ctrl-C, with the SIGINT gdb waits for", async () => {
+    const loop: Instruction = { bytes: [0xeb, 0xfe], next: CODE }; // jmp to itself: a one-line busy loop
+    const { target, session } = setup([[CODE, loop]]);
+    target.stopHere(1);
+    const ended = session.resume({ kind: 'range', start: CODE, end: CODE + 2n });
+    for (let i = 0; i < 5; i++) await settle();
+    expect(await session.interrupt()).toBe(true);
+    const stop = await ended;
+    expect(stop.description.signal).toBe(2);
+    expect(target.calls.filter((c) => c === 'step').length).toBeGreaterThan(1);
+  });
+
   it('keeps the stack bytes of the last stop across a step, except those the instruction wrote', async () => {
     // mov [rsp+8], rcx (rcx = 0x10 in the scripted frame)
     const mov: Instruction = { bytes: [0x48, 0x89, 0x4c, 0x24, 0x08], writes: { address: RSP + 8n, bytes: [0x10, 0, 0, 0, 0, 0, 0, 0] } };

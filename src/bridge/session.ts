@@ -295,6 +295,8 @@ export class Session {
       for (;;) {
         const stepped = await this.stepOnce();
         const { stop } = stepped;
+        // gdb waits for the SIGINT of its Ctrl-C: a SIGTRAP inside the range would send it stepping on
+        if (state.interrupted && stop.kind === 'breakpoint' && stop.record.vector === 1) return { stop, description: { signal: Signal.SIGINT } };
         if (stop.kind !== 'breakpoint' || stop.record.vector !== 1 || state.interrupted) return stepped;
         const pc = stop.record.frame.rip;
         if (pc < range.start || pc >= range.end || this.breakpoints.has(pc)) return stepped;
