@@ -4,7 +4,8 @@
  * loader's alone. Prints one JSON line on stdout.
  *
  *   node measure.js load IMAGE PDB   loadSymbols + debugElf: what `josgdb symbols` does
- *   node measure.js phases IMAGE PDB the same steps one by one, timed (for finding hot spots)
+ *   node measure.js phases IMAGE PDB the same steps one by one, timed, with RSS and heap at each end
+ *                                    (for finding hot spots; with --expose-gc also the live heap)
  *   node measure.js idle             the baseline: node with the same modules loaded, doing nothing
  *
  * Requires the compiled code in dist/ (npm run build).
@@ -47,10 +48,22 @@ async function main() {
   if (mode === 'phases') {
     const phases = {};
     let t = now();
+    // Memory at each phase's end: RSS and the V8 heap as they are, and, when
+    // run with --expose-gc, the heap after a full collection (what is live).
+    // The collection costs time, so the times of such a run are not comparable.
+    const memory = {};
     const lap = (name) => {
       const n = now();
       phases[name] = n - t;
-      t = n;
+      const m = process.memoryUsage();
+      memory[name] = { rss: m.rss, maxRss: maxRssBytes(), heapUsed: m.heapUsed, external: m.external };
+      if (global.gc) {
+        global.gc();
+        const live = process.memoryUsage();
+        memory[name].liveHeap = live.heapUsed;
+        memory[name].liveExternal = live.external;
+      }
+      t = now();
     };
     const pe = require(path.join(DIST, 'symbols', 'pe'));
     const imageBytes = fs.readFileSync(image);
@@ -80,7 +93,7 @@ async function main() {
     const elf = dwarf.writeDebugElf(model, { loadBase: BASE, entryRva: peImage.entryPointRva });
     lap('write ELF/DWARF');
     void index;
-    process.stdout.write(`${JSON.stringify({ phases, maxRss: maxRssBytes(), elfBytes: elf.length })}\n`);
+    process.stdout.write(`${JSON.stringify({ phases, memory, maxRss: maxRssBytes(), elfBytes: elf.length })}\n`);
     return;
   }
   throw new Error(`unknown mode ${mode}`);

@@ -93,7 +93,7 @@ async function main() {
     pdbutil.push(timePdbutil(built.pdb, ['--publics', '--symbols', '--il']));
     pdbutilTypes.push(timePdbutil(built.pdb, ['--types']));
   }
-  const phases = child('phases', built.image, built.pdb).phases;
+  const { phases, memory } = child('phases', built.image, built.pdb);
 
   const best = Math.min(...ours.map((r) => r.ms));
   const bestUser = Math.min(...ours.map((r) => r.userMs));
@@ -123,8 +123,13 @@ async function main() {
         ['idle node baseline RSS', mib(baseline)],
         ['josgdb RSS above baseline', `${mib(above)} (${(above / pdbSize).toFixed(2)}x the PDB)`],
       ]),
-      'phases (one run, ms):',
-      table(Object.entries(phases).map(([k, v]) => [k, v.toFixed(0)])),
+      'phases (one run: ms; RSS, peak RSS and V8 heap used at its end):',
+      table(
+        Object.entries(phases).map(([k, v]) => {
+          const m = memory[k];
+          return [k, `${v.toFixed(0).padStart(5)}  ${mib(m.rss).padStart(10)} ${mib(m.maxRss).padStart(10)} ${mib(m.heapUsed).padStart(10)}`];
+        }),
+      ),
       'verdict:',
       table([
         ['time: no slower than llvm-pdbutil', `${timeOk ? 'PASS' : 'FAIL'} (${(best / llvm).toFixed(2)}x llvm-pdbutil --publics --symbols --il)`],

@@ -12,7 +12,7 @@ import type { RvaRange } from './address-ranges';
 import { DW_AT, DW_LANG, DW_TAG } from './constants';
 import { Die } from './die';
 import { FRAME_BASE_CFA } from './expr';
-import { addFunctionDetails, dataVariableDie, type VariableDieContext } from './variable-dies';
+import { addFunctionDetails, dataVariableDie, dataVariableDieOf, type VariableDieContext } from './variable-dies';
 import { absoluteAddress } from './absolute-address';
 
 export interface CompileUnitDieInput {
@@ -66,8 +66,8 @@ function sortedFunctions(functions: readonly ModelFunction[]): ModelFunction[] {
   return [...functions].sort((a, b) => a.rva - b.rva || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
-function subprogramDie(parent: Die, fn: ModelFunction, input: CompileUnitDieInput, variables: VariableDieContext | undefined): void {
-  const die = parent.child(DW_TAG.subprogram).strp(DW_AT.name, fn.name);
+function subprogramDie(unitRoot: Die, fn: ModelFunction, input: CompileUnitDieInput, variables: VariableDieContext | undefined): Die {
+  const die = new Die(DW_TAG.subprogram).strp(DW_AT.name, fn.name);
   if (fn.external) die.flag(DW_AT.external);
   if (fn.declFile !== undefined) {
     const number = input.fileNumbers[fn.declFile];
@@ -79,10 +79,30 @@ function subprogramDie(parent: Die, fn: ModelFunction, input: CompileUnitDieInpu
   // an invalid range, and the symbol table still names it.
   if (fn.size > 0) die.data4(DW_AT.high_pc, fn.size); // DWARF 4: a constant high_pc is a length
   die.exprloc(DW_AT.frame_base, FRAME_BASE_CFA);
-  if (variables) addFunctionDetails(die, fn, variables, parent);
+  if (variables) addFunctionDetails(die, fn, variables, unitRoot);
+  return die;
 }
 
+/** A compile unit's DIE without children, and its children (subprograms, then data), each built when the iteration reaches it. */
+export interface CompileUnitDies {
+  root: Die;
+  children: Iterable<Die>;
+}
+
+/** The unit's DIE tree, whole. */
 export function compileUnitDie(input: CompileUnitDieInput): Die {
+  const { root, children } = compileUnitDies(input);
+  for (const child of children) root.children.push(child);
+  return root;
+}
+
+/**
+ * The unit's DIE and a lazy sequence of its children, for writeUnit's
+ * `moreChildren`: a large unit's subprograms then exist one at a time. The
+ * children are built in the order compileUnitDie attaches them, so location
+ * lists (written to .debug_loc as each child is built) come out the same.
+ */
+export function compileUnitDies(input: CompileUnitDieInput): CompileUnitDies {
   const { cu } = input;
   const root = new Die(DW_TAG.compile_unit);
   root.strp(DW_AT.producer, input.producer);
@@ -107,9 +127,16 @@ export function compileUnitDie(input: CompileUnitDieInput): Die {
   }
 
   const variables = input.variables ? { ...input.variables.context, unitBase } : undefined;
-  for (const fn of sortedFunctions(cu.functions)) subprogramDie(root, fn, input, variables);
-  if (variables) for (const d of input.variables!.dataSymbols) dataVariableDie(root, d, variables, root);
-  return root;
+  const dataSymbols = input.variables?.dataSymbols ?? [];
+  function* children(): Generator<Die> {
+    for (const fn of sortedFunctions(cu.functions)) yield subprogramDie(root, fn, input, variables);
+    if (!variables) return;
+    for (const d of dataSymbols) {
+      const die = dataVariableDieOf(d, variables, root);
+      if (die) yield die;
+    }
+  }
+  return { root, children: children() };
 }
 
 /**

@@ -6,6 +6,12 @@
  *
  * Addresses are given as RVAs plus one `addressBase` (the load base), so the
  * per-row work is plain number arithmetic.
+ *
+ * A row that only repeats the file, line and flags of the row before it is
+ * left out, so the two become one address range. CodeView gives a loop on one
+ * source line (`for (...) x += i;`) a row for its body and one for its
+ * increment; as two rows, gdb's `next` range-steps each of them on its own,
+ * one round trip to the target per row per iteration instead of one per line.
  */
 import { JosgdbError } from '../common/errors';
 import { DW_LNE, DW_LNS } from './constants';
@@ -97,17 +103,25 @@ function writeSequence(w: SectionWriter, p: LineProgramInput, seq: LineSequenceI
   let file = 1;
   let line = 1;
   let isStmt = DEFAULT_IS_STMT;
+  let previousRva = address; // the model's previous row, appended or not
+  let appendedPrologueEnd = false; // whether the last appended row carries prologue_end
 
   w.u8(0).uleb(9).u8(DW_LNE.set_address).u64(absoluteAddress(p.addressBase, address));
 
   for (let i = 0; i < rows.length; i++) {
     const row = rows[i];
-    if (!Number.isInteger(row.rva) || row.rva < address || row.rva >= seq.endRva || (i === 0 && row.rva < seq.startRva)) {
+    if (!Number.isInteger(row.rva) || row.rva < previousRva || row.rva >= seq.endRva || (i === 0 && row.rva < seq.startRva)) {
       bad(p.what, `${where}: row ${i} at 0x${row.rva.toString(16)} is out of order or outside the sequence`);
     }
+    previousRva = row.rva;
     const rowFile = p.fileNumbers[row.file];
     if (rowFile === undefined || rowFile < 1 || rowFile > fileCount) bad(p.what, `${where}: row ${i} names unknown file ${row.file}`);
     if (!Number.isInteger(row.line) || row.line < 0) bad(p.what, `${where}: row ${i} has line ${row.line}`);
+
+    const prologueEnd = row.prologueEnd === true;
+    // The same line again with no flag the appended row lacks: it only extends that row's range.
+    if (i > 0 && rowFile === file && row.line === line && row.isStatement === isStmt && (!prologueEnd || appendedPrologueEnd)) continue;
+    appendedPrologueEnd = prologueEnd;
 
     if (rowFile !== file) {
       w.u8(DW_LNS.set_file).uleb(rowFile);
@@ -118,7 +132,7 @@ function writeSequence(w: SectionWriter, p: LineProgramInput, seq: LineSequenceI
       isStmt = row.isStatement;
     }
 
-    if (row.prologueEnd) w.u8(DW_LNS.set_prologue_end); // applies to the row appended next
+    if (prologueEnd) w.u8(DW_LNS.set_prologue_end); // applies to the row appended next
 
     const addressDelta = row.rva - address;
     let lineDelta = row.line - line;

@@ -224,6 +224,15 @@ function writeAttr(w: SectionWriter, at: number, form: number, value: AttrValue,
 
 function writeDie(w: SectionWriter, die: Die, ctx: UnitContext, unitStart: number, refs: PendingRef[]): void {
   const hasChildren = die.children.length > 0;
+  writeDieHead(w, die, hasChildren, ctx, unitStart, refs);
+  if (hasChildren) {
+    for (const child of die.children) writeDie(w, child, ctx, unitStart, refs);
+    w.u8(0); // end of the sibling chain
+  }
+}
+
+/** The DIE's abbreviation code and attributes, not its children. */
+function writeDieHead(w: SectionWriter, die: Die, hasChildren: boolean, ctx: UnitContext, unitStart: number, refs: PendingRef[]): void {
   const flat = die.flatAttrs;
   const code = ctx.abbrevs.internFlat(die.tag, hasChildren, flat);
   // A label made by an earlier reference is defined here; one made later takes
@@ -232,24 +241,34 @@ function writeDie(w: SectionWriter, die: Die, ctx: UnitContext, unitStart: numbe
   die.writtenAt = w.offset;
   w.uleb(code);
   for (let i = 0; i < flat.length; i += 3) writeAttr(w, flat[i] as number, flat[i + 1] as number, flat[i + 2], ctx, unitStart, refs);
-  if (hasChildren) {
-    for (const child of die.children) writeDie(w, child, ctx, unitStart, refs);
-    w.u8(0); // end of the sibling chain
-  }
 }
 
 /**
  * Appends one DWARF 4 compile unit (header and the DIE tree under `root`) to
- * .debug_info and returns the unit's offset.
+ * .debug_info and returns the unit's offset. `moreChildren`, when given, are
+ * written after `root.children` as further children of the root, each taken
+ * from the iterable as it is written: a unit's subprograms can then be built
+ * one at a time and dropped once written, rather than held as one tree (a
+ * large unit's tree lives long enough to be promoted, and is then garbage
+ * only a full collection reclaims).
  */
-export function writeUnit(w: SectionWriter, root: Die, ctx: UnitContext): number {
+export function writeUnit(w: SectionWriter, root: Die, ctx: UnitContext, moreChildren?: Iterable<Die>): number {
   const unitStart = w.offset;
   const length = w.beginUnitLength();
   w.u16(DWARF_VERSION);
   w.u32(ctx.abbrevOffset ?? 0);
   w.u8(ADDRESS_SIZE);
   const refs: PendingRef[] = [];
-  writeDie(w, root, ctx, unitStart, refs);
+  const more = moreChildren?.[Symbol.iterator]();
+  let next = more?.next();
+  const hasChildren = root.children.length > 0 || (next !== undefined && next.done !== true);
+  writeDieHead(w, root, hasChildren, ctx, unitStart, refs);
+  for (const child of root.children) writeDie(w, child, ctx, unitStart, refs);
+  while (more && next && next.done !== true) {
+    writeDie(w, next.value, ctx, unitStart, refs);
+    next = more.next();
+  }
+  if (hasChildren) w.u8(0); // end of the root's sibling chain
   w.endUnitLength(length);
   const unitEnd = w.offset;
   for (const r of refs) {

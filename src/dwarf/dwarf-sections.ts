@@ -8,7 +8,7 @@
 import type { DebugModel, ModelCompileUnit } from '../symbols/debug-model';
 import { mergeRanges, writeArangesSet, writeRangeList, type RvaRange } from './address-ranges';
 import { AbbrevTable } from './abbrev';
-import { compileUnitDie, needsRangeList } from './debug-info';
+import { compileUnitDies, needsRangeList } from './debug-info';
 import { writeDebugFrame } from './debug-frame';
 import { sharedUnitFor } from './shared-unit';
 import { writeLineProgram } from './debug-line';
@@ -64,7 +64,7 @@ export function buildDwarfSections(model: DebugModel, options: DwarfBuildOptions
     });
     const cuRanges = compileUnitRanges(cu);
     const rangesOffset = needsRangeList(cuRanges) ? writeRangeList(ranges, cuRanges, options.loadBase) : undefined;
-    const root = compileUnitDie({
+    const unit = compileUnitDies({
       cu,
       name: normalizeSourcePath(cu.name, options.pathStyle),
       compDir: cu.compDir === undefined ? undefined : normalizeSourcePath(cu.compDir, options.pathStyle),
@@ -76,7 +76,8 @@ export function buildDwarfSections(model: DebugModel, options: DwarfBuildOptions
       fileNumbers: files.fileNumbers,
       ...(shared ? { variables: shared.unitVariables(cuIndex) } : {}),
     });
-    const unitOffset = writeUnit(info, root, { abbrevs, strings });
+    // Each subprogram is built as it is written, and dropped after.
+    const unitOffset = writeUnit(info, unit.root, { abbrevs, strings }, unit.children);
     if (cuRanges.length > 0) writeArangesSet(aranges, unitOffset, cuRanges, options.loadBase);
   }
   // Last, so each unit above is the model's unit of the same index; references into it are patched at the end.

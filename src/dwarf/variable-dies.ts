@@ -8,7 +8,7 @@
 import type { ModelDataSymbol, ModelFunction } from '../symbols/debug-model';
 import type { ModelFunctionScope, ModelLexicalBlock, ModelTypeRef, ModelVariable } from '../symbols/debug-model-types';
 import { DW_AT, DW_TAG } from './constants';
-import type { Die } from './die';
+import { Die } from './die';
 import { addLocation, addressExpression, type LocationTarget } from './locations';
 import type { TypeDies } from './type-dies';
 import { absoluteAddress } from './absolute-address';
@@ -70,9 +70,16 @@ export function addFunctionDetails(die: Die, fn: ModelFunction, ctx: VariableDie
 
 /** A data symbol with a type, as a DW_TAG_variable at its address. */
 export function dataVariableDie(parent: Die, data: ModelDataSymbol, ctx: VariableDieContext, unitRoot: Die): void {
-  if (data.type === undefined) return;
-  const die = parent.child(DW_TAG.variable).strp(DW_AT.name, data.name);
+  const die = dataVariableDieOf(data, ctx, unitRoot);
+  if (die) parent.children.push(die);
+}
+
+/** The DW_TAG_variable of a data symbol with a type, not yet attached to a parent; undefined without a type. */
+export function dataVariableDieOf(data: ModelDataSymbol, ctx: VariableDieContext, unitRoot: Die): Die | undefined {
+  if (data.type === undefined) return undefined;
+  const die = new Die(DW_TAG.variable).strp(DW_AT.name, data.name);
   addTypeRef(die, data.type, ctx, unitRoot, `data ${data.name}`);
   if (data.external) die.flag(DW_AT.external);
   die.exprloc(DW_AT.location, addressExpression(ctx.loadBase + BigInt(data.rva)));
+  return die;
 }

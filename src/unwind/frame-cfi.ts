@@ -129,12 +129,20 @@ export function buildFrameFunctions(image: PeUnwindImage): ModelFrameFunction[] 
   const coveredKnown = new CoveredRanges();
   const overlaps = (start: number, end: number): boolean => covered.overlaps(start, end) || coveredKnown.overlaps(start, end);
   const shapes = new InstructionShapes();
+  // Equal rules share their parts, each function's as soon as it is built, so
+  // that its rows' own copies die young; `map` also leaves each rows array
+  // without the slack pushing grew.
+  const interner = new RowInterner();
+  const add = (fn: ModelFrameFunction): void => {
+    fn.rows = fn.rows.map((row) => interner.intern(row));
+    out.push(fn);
+  };
 
   for (const entry of image.interruptEntries) {
     const bytes = image.readCode(entry.startRva, entry.endRva - entry.startRva);
     if (!bytes) continue;
     const analysis = analyzeFunction({ startRva: entry.startRva, endRva: entry.endRva, bytes, entry: entry.entry });
-    out.push({ ...fromAnalysis(analysis, 'machine-frame'), interruptEntry: true });
+    add({ ...fromAnalysis(analysis, 'machine-frame'), interruptEntry: true });
     covered.add(entry.startRva, entry.endRva);
   }
 
@@ -145,7 +153,7 @@ export function buildFrameFunctions(image: PeUnwindImage): ModelFrameFunction[] 
     const rows = unwindInfoRows(image, rf, chain, shapes);
     if (!rows) continue;
     const interruptEntry = chain.infos.some((i) => i.operations.some((op) => op.op === 'pushMachframe'));
-    out.push({ startRva: rf.beginRva, endRva: rf.endRva, rows: startAt(rf.beginRva, rows), source: 'unwind-info', ...(interruptEntry ? { interruptEntry } : {}) });
+    add({ startRva: rf.beginRva, endRva: rf.endRva, rows: startAt(rf.beginRva, rows), source: 'unwind-info', ...(interruptEntry ? { interruptEntry } : {}) });
     covered.add(rf.beginRva, rf.endRva);
   }
 
@@ -153,12 +161,9 @@ export function buildFrameFunctions(image: PeUnwindImage): ModelFrameFunction[] 
     if (overlaps(fn.startRva, fn.endRva)) continue;
     const analysis = image.analysis(fn, { cache: false, shapes });
     if (analysis instanceof Error) continue;
-    out.push(fromAnalysis(analysis, 'prologue-analysis'));
+    add(fromAnalysis(analysis, 'prologue-analysis'));
     coveredKnown.add(fn.startRva, fn.endRva);
   }
-  // Equal rules share their parts; `map` also leaves each rows array without the slack pushing grew.
-  const interner = new RowInterner();
-  for (const fn of out) fn.rows = fn.rows.map((row) => interner.intern(row));
   return out.sort((a, b) => a.startRva - b.startRva);
 }
 

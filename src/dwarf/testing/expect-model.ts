@@ -109,15 +109,22 @@ export function dwarfMismatches(model: DebugModel, loadBase: bigint, dump: Dwarf
     const expected: string[] = [];
     for (const seq of cu.lineSequences) {
       if (seq.rows.length === 0) continue;
+      let kept = ''; // file, line and is_stmt of the last row expected in this sequence
+      let keptPrologueEnd = false;
       for (const r of seq.rows) {
-        expected.push(`${hex(loadBase + BigInt(r.rva))} ${slashes(cu.files[r.file])}:${r.line}${r.isStatement ? ' stmt' : ''}`);
+        // A row repeating them, with no prologue_end the kept row lacks, only extends the kept row's range.
+        const what = `${slashes(cu.files[r.file])}:${r.line}${r.isStatement ? ' stmt' : ''}`;
+        if (what === kept && (!r.prologueEnd || keptPrologueEnd)) continue;
+        kept = what;
+        keptPrologueEnd = r.prologueEnd === true;
+        expected.push(`${hex(loadBase + BigInt(r.rva))} ${what}${r.prologueEnd ? ' prologue_end' : ''}`);
       }
       expected.push(`${hex(loadBase + BigInt(seq.endRva))} end_sequence`);
     }
     const actual = table.rows.map((r) =>
       r.endSequence
         ? `${hex(r.address)} end_sequence`
-        : `${hex(r.address)} ${slashes(tableFilePath(table, r.file))}:${r.line}${r.isStmt ? ' stmt' : ''}`,
+        : `${hex(r.address)} ${slashes(tableFilePath(table, r.file))}:${r.line}${r.isStmt ? ' stmt' : ''}${r.prologueEnd ? ' prologue_end' : ''}`,
     );
     if (actual.length !== expected.length) check('line row count', actual.length, expected.length);
     for (let k = 0; k < Math.max(actual.length, expected.length); k++) {

@@ -47,6 +47,7 @@ export function sampleModel(): DebugModel {
           row(0x1024, 0, 15),
           row(0x1060, 1, 5),
           row(0x1064, 1, 6),
+          row(0x1068, 1, 6), // the same line again: merged into the row before
           row(0x106c, 1, 6, false),
           row(0x1070, 0, 16),
         ],

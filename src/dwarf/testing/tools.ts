@@ -109,6 +109,7 @@ export interface DumpedRow {
   line: number;
   file: number;
   isStmt: boolean;
+  prologueEnd: boolean;
   endSequence: boolean;
 }
 
@@ -164,6 +165,7 @@ export function parseDebugLine(text: string): DumpedLineTable[] {
         line: Number(m[2]),
         file: Number(m[4]),
         isStmt: flags.includes('is_stmt'),
+        prologueEnd: flags.includes('prologue_end'),
         endSequence: flags.includes('end_sequence'),
       });
     }

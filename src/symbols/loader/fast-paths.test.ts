@@ -13,7 +13,7 @@ import { collectPdbSymbols, openPdb } from '../pdb';
 import type { PdbFile } from '../pdb';
 import { DEBUG_S_FILECHKSMS, DEBUG_S_IGNORE, DEBUG_S_LINES, HIDDEN_LINE_NUMBERS, readFileChecksums, readLines, readSubsections } from '../pdb/c13-subsections';
 import { modulePart, readModuleSummary } from '../pdb/module-stream';
-import { decodeSymbolAt } from '../pdb/symbol-records';
+import { decodeSymbolAt, isProc } from '../pdb/symbol-records';
 import { extraInput } from '../pdb/testing/inputs';
 import { TypeTable } from '../tpi';
 import { CvReader } from '../codeview/cv-reader';
@@ -119,12 +119,17 @@ describe.each(inputs)('fast paths on the %s PDB', (_name, pdbPath) => {
   it('procedures and compiler records equal what the complete module reader decodes', () => {
     const pdb = openPdb(bytes);
     const collected = collectPdbSymbols(pdb);
+    let compared = 0;
     for (const m of collected.modules) {
       const all = pdb.moduleStream(m.module.index)!.symbols;
-      const procs = all.filter((s) => s.kind === 'S_GPROC32' || s.kind === 'S_LPROC32' || s.kind === 'S_GPROC32_ID' || s.kind === 'S_LPROC32_ID');
-      expect(m.procs.map((p) => p.symbol)).toEqual(procs.filter((s) => 'segment' in s && pdb.rvaOf(s.segment, s.offset) !== undefined));
+      const procs = all.filter(isProc).filter((s) => pdb.rvaOf(s.segment, s.offset) !== undefined);
+      compared += procs.length;
+      expect(m.procs.map((p) => ({ name: p.name, rva: p.rva, size: p.size, external: p.external }))).toEqual(
+        procs.map((s) => ({ name: s.name, rva: pdb.rvaOf(s.segment, s.offset), size: s.codeSize, external: s.kind === 'S_GPROC32' || s.kind === 'S_GPROC32_ID' })),
+      );
       expect(m.compile).toEqual(all.find((s) => s.kind === 'S_COMPILE3'));
     }
+    expect(compared).toBeGreaterThan(0);
   });
 
   it('a lazy type table answers as the decoded one: records, sizes, definitions', () => {

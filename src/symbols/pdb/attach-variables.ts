@@ -30,6 +30,7 @@ export interface AttachVariablesResult {
 }
 
 const want = (kind: number): boolean => VARIABLE_SYMBOL_KINDS.has(kind) || kind === S.S_UDT;
+const NOTHING = (): boolean => false;
 
 function typeTable(bytes: Uint8Array | undefined, kind: 'TPI' | 'IPI', problems: SymbolFormatError[]): TypeTable | undefined {
   if (!bytes || bytes.length === 0) return undefined;
@@ -81,26 +82,44 @@ export function attachVariables(pdb: PdbFile, model: DebugModel): AttachVariable
   };
 
   for (const module of pdb.modules) {
-    const summary = attempt(problems, () => pdb.moduleSummary(module.index, want));
-    if (!summary) continue;
-    const symbols = summary.symbols;
+    // The stream's layout and record framing first, decoding nothing: a module
+    // whose structure is broken is left out as a whole, before any of it is used.
+    if (!attempt(problems, () => pdb.moduleSummary(module.index, NOTHING))) continue;
     const moduleData: DataSymbol[] = [];
     let unit: number | undefined;
     let depth = 0;
-    for (let i = 0; i < symbols.length; i++) {
-      const s = symbols[i]!;
+    // The records of the procedure being read, from its S_*PROC32 to its end
+    // record: a procedure's records at a time, so that they die young.
+    let procedure: { fn: ModelFunction; symbols: CvSymbol[] } | undefined;
+    const visit = (s: CvSymbol): void => {
+      if (procedure) {
+        procedure.symbols.push(s);
+        depth = nestingAfter(s, depth);
+        if (depth === 0) {
+          attachFunction(procedure.fn, procedure.symbols, 0);
+          procedure = undefined;
+        }
+        return;
+      }
       if (depth === 0 && isProc(s)) {
         const rva = pdb.rvaOf(s.segment, s.offset);
         const owner = rva === undefined ? undefined : functionsByRva.get(rva);
         if (owner) {
           unit ??= owner.unit;
-          if (owner.fn.scope === undefined) attachFunction(owner.fn, symbols, i);
+          if (owner.fn.scope === undefined) procedure = { fn: owner.fn, symbols: [s] };
         }
       }
       if (depth === 0 && (s.kind === 'S_GDATA32' || s.kind === 'S_LDATA32')) moduleData.push(s);
       if (depth === 0 && s.kind === 'S_UDT') attempt(problems, () => types.typedef(s.name, s.typeIndex));
       depth = nestingAfter(s, depth);
-    }
+    };
+    // A record that does not decode leaves out the rest of its module (and its module-level data).
+    const read = attempt(problems, () => {
+      pdb.visitModuleSymbols(module.index, want, visit);
+      return true;
+    });
+    if (!read) continue;
+    if (procedure) attachFunction(procedure.fn, procedure.symbols, 0); // a procedure without its end record runs to the module's end
     for (const d of moduleData) noteData(d, d.kind === 'S_LDATA32' ? unit : undefined);
   }
 

@@ -92,7 +92,8 @@ function compileUnit(m: CollectedModule, options: DebugModelOptions): ModelCompi
       }
       rows.push({ rva, file: lastFile, line, isStatement: usesStatementFlag ? isStatement : true });
     });
-    if (rows.length > 0) lineSequences.push({ startRva: t.startRva, endRva: t.endRva, rows });
+    // A copy of exactly its length: an array grown by push keeps spare room (17 slots at first, then half again).
+    if (rows.length > 0) lineSequences.push({ startRva: t.startRva, endRva: t.endRva, rows: rows.slice() });
   }
 
   // The first table (in their start order) holding a procedure's address, as

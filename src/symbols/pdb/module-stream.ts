@@ -18,7 +18,7 @@ import {
 } from './c13-subsections';
 import type { FileChecksum, InlineeSourceLine, LinesLayout, LinesSubsection, RawSubsection } from './c13-subsections';
 import type { DbiModule } from './dbi-modules';
-import { decodeSymbols, decodeSymbolsOfKinds } from './symbol-records';
+import { decodeSymbols, decodeSymbolsOfKinds, forEachSymbolOfKinds } from './symbol-records';
 import type { CvSymbol } from './symbol-records';
 import { buildSymbolTree } from './symbol-scopes';
 import type { SymbolTree } from './symbol-scopes';
@@ -168,4 +168,21 @@ export function readModuleSummary(data: Uint8Array, module: DbiModule, streamInd
     }
   }
   return { module, streamIndex, part, symbols, lines, checksums, data };
+}
+
+/**
+ * Hands the module's symbol records of the kinds `want` accepts to `visit`, in
+ * stream order, one at a time (see forEachSymbolOfKinds); the stream layout is
+ * checked as readModuleSummary checks it, the C13 subsections are not read.
+ */
+export function visitModuleSymbols(
+  data: Uint8Array,
+  module: DbiModule,
+  streamIndex: number,
+  want: (kindValue: number) => boolean,
+  visit: (symbol: CvSymbol) => void,
+): void {
+  const part = modulePart(module, streamIndex);
+  const { symEnd } = moduleLayout(data, module, part);
+  if (symEnd > 0) forEachSymbolOfKinds(data, 'PDB', part, 4, symEnd, want, visit);
 }

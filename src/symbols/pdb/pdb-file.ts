@@ -15,7 +15,7 @@ import { readGsiHash } from './gsi';
 import type { GlobalsStream } from './globals-stream';
 import { readInfoStream } from './info-stream';
 import type { PdbInfo } from './info-stream';
-import { readModuleStream, readModuleSummary } from './module-stream';
+import { readModuleStream, readModuleSummary, visitModuleSymbols } from './module-stream';
 import type { ModuleStream, ModuleSummary } from './module-stream';
 import { readPublicsStream } from './publics-stream';
 import type { PublicsStream } from './publics-stream';
@@ -223,6 +223,18 @@ export class PdbFile {
     const index = module.symbolStream;
     if (index === undefined || !this.msf.hasStream(index)) return undefined;
     return readModuleSummary(this.msf.stream(index), module, index, want);
+  }
+
+  /**
+   * The module's symbol records of the kinds `want` accepts, handed to
+   * `visit` one at a time as they are decoded and not kept (see
+   * forEachSymbolOfKinds); nothing for modules without a debug stream.
+   */
+  visitModuleSymbols(moduleIndex: number, want: (kindValue: number) => boolean, visit: (symbol: CvSymbol) => void): void {
+    const module = this.module(moduleIndex);
+    const index = module.symbolStream;
+    if (index === undefined || !this.msf.hasStream(index)) return;
+    visitModuleSymbols(this.msf.stream(index), module, index, want, visit);
   }
 
   private module(moduleIndex: number): DbiModule {

@@ -15,7 +15,7 @@ import type { PdbFile } from './pdb-file';
 import { SectionFlags } from '../pe/sections';
 import { S } from './symbol-kinds';
 import { isProc } from './symbol-records';
-import type { Compile3Symbol, CvSymbol, ProcSymbol } from './symbol-records';
+import type { Compile3Symbol, CvSymbol } from './symbol-records';
 import { partitionPoint } from '../../common/sorted';
 
 export interface CollectedProc {
@@ -27,7 +27,6 @@ export interface CollectedProc {
   size: number;
   external: boolean;
   moduleIndex: number;
-  symbol: ProcSymbol;
 }
 
 export interface CollectedLineRow {
@@ -256,7 +255,6 @@ function collectModule(pdb: PdbFile, stream: ModuleSummary, data: CollectedData[
         size: s.codeSize,
         external: s.kind === 'S_GPROC32' || s.kind === 'S_GPROC32_ID',
         moduleIndex: module.index,
-        symbol: s,
       });
     } else if (s.kind === 'S_COMPILE3') {
       compile ??= s;

@@ -942,11 +942,32 @@ export function decodeSymbolsOfKinds(
   end: number,
   want: (kindValue: number) => boolean,
 ): CvSymbol[] {
+  const out: CvSymbol[] = [];
+  forEachSymbolOfKinds(stream, file, part, start, end, want, (s) => {
+    out.push(s);
+  });
+  return out;
+}
+
+/**
+ * Like `decodeSymbolsOfKinds`, but hands each record to `visit` as it is
+ * decoded instead of collecting them: a reader that keeps only what it builds
+ * from a few records at a time lets the rest die young, instead of holding a
+ * whole module's records (a large module has tens of thousands).
+ */
+export function forEachSymbolOfKinds(
+  stream: Uint8Array,
+  file: string,
+  part: string,
+  start: number,
+  end: number,
+  want: (kindValue: number) => boolean,
+  visit: (symbol: CvSymbol) => void,
+): void {
   if (start < 0 || end > stream.length || start > end) {
     new CvReader(stream, file, part).fail(`symbol range ${start}..${end} outside the ${stream.length}-byte stream`, start);
   }
   const view = stream.subarray(0, end);
-  const out: CvSymbol[] = [];
   let at = start;
   while (at < end) {
     if (at + 4 <= end) {
@@ -958,8 +979,7 @@ export function decodeSymbolsOfKinds(
       }
     }
     const s = decodeSymbolAt(view, at, file, part);
-    out.push(s);
+    visit(s);
     at += s.recordSize;
   }
-  return out;
 }

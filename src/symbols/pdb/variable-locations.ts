@@ -93,15 +93,37 @@ interface Placed {
   width: number;
 }
 
+/**
+ * Location values are shared between the variables that have the same one: a
+ * large image has tens of thousands of variables in a few hundred distinct
+ * places (registers, frame offsets). They are frozen, since model data is
+ * read-only once built and one value now stands for many variables.
+ */
+const registerValues = new Map<number, ModelLocationValue>();
+const memoryValues = new Map<string, ModelLocationValue>();
+
+function registerValue(register: number): ModelLocationValue {
+  let v = registerValues.get(register);
+  if (!v) registerValues.set(register, (v = Object.freeze({ kind: 'register', register })));
+  return v;
+}
+
+function memoryValue(base: number, offset: number): ModelLocationValue {
+  const key = `${base},${offset}`;
+  let v = memoryValues.get(key);
+  if (!v) memoryValues.set(key, (v = Object.freeze({ kind: 'memory', base, offset })));
+  return v;
+}
+
 function inRegister(register: number): Placed | undefined {
   const r = cvRegister(register);
-  return r?.dwarf === undefined ? undefined : { value: { kind: 'register', register: r.dwarf }, width: r.byteSize };
+  return r?.dwarf === undefined ? undefined : { value: registerValue(r.dwarf), width: r.byteSize };
 }
 
 function inMemory(baseRegister: number | undefined, offset: number): Placed | undefined {
   if (baseRegister === undefined) return undefined;
   const r = cvRegister(baseRegister);
-  return r?.dwarf === undefined ? undefined : { value: { kind: 'memory', base: r.dwarf, offset }, width: Number.POSITIVE_INFINITY };
+  return r?.dwarf === undefined ? undefined : { value: memoryValue(r.dwarf, offset), width: Number.POSITIVE_INFINITY };
 }
 
 /** What one record says: the variable (or its part at `offset`) is at `placed` over `intervals`. */
@@ -340,7 +362,9 @@ export function localVariableLocation(local: LocalSymbol, defRanges: readonly De
   // One place over all of its scope: a single expression, no location list.
   const only = ranges[0]!;
   if (ranges.length === 1 && only.startRva <= ctx.scope.startRva && only.endRva >= ctx.scope.endRva) return { kind: 'fixed', location: only.location };
-  return { kind: 'ranges', ranges };
+  // A copy of exactly its length: an array grown by push keeps room for 17
+  // elements, and a large image has tens of thousands of these lists of one or two.
+  return { kind: 'ranges', ranges: ranges.slice() };
 }
 
 /** S_REGREL32, S_BPREL32 (x64 has no BP-relative frames of its own; RBP is the nearest meaning) and S_REGISTER. */

@@ -109,9 +109,13 @@ function skipScope(symbols: readonly CvSymbol[], start: number): number {
   return symbols.length;
 }
 
-function typed(variable: ModelVariable, walk: Walk, typeIndex: TypeIndex): ModelVariable {
-  variable.type = walk.ctx.types.typeOf(typeIndex);
-  return variable;
+/**
+ * A variable, its type translated after its location (the order types are met
+ * in numbers them). Made with every property at once: a property added to an
+ * object later gets a separate property store, for each of tens of thousands.
+ */
+function typed(name: string, isParameter: boolean, location: ModelVariableLocation, walk: Walk, typeIndex: TypeIndex): ModelVariable {
+  return { name, isParameter, location, type: walk.ctx.types.typeOf(typeIndex) };
 }
 
 function locationContext(walk: Walk, scope: RvaInterval, typeIndex: TypeIndex): LocationContext {
@@ -138,7 +142,7 @@ function staticVariable(walk: Walk, data: DataSymbol): ModelVariable | undefined
     const rva = walk.ctx.rvaOf(data.segment, data.offset);
     location = rva === undefined ? { kind: 'optimized-out' } : { kind: 'static', rva };
   }
-  return typed({ name, isParameter: false, location }, walk, data.typeIndex);
+  return typed(name, false, location, walk, data.typeIndex);
 }
 
 /**
@@ -183,7 +187,7 @@ function readScope(walk: Walk, start: number, scope: RvaInterval, into: { variab
         const isParameter = isProcedure && walk.rangeLessSeen < (walk.ctx.parameterCount ?? 0);
         if (isProcedure) walk.rangeLessSeen++;
         const location = registerVariableLocation(s, locationContext(walk, scope, s.typeIndex));
-        into.variables.push(typed({ name: s.name, isParameter, location }, walk, s.typeIndex));
+        into.variables.push(typed(s.name, isParameter, location, walk, s.typeIndex));
         break;
       }
       case 'S_LDATA32':
@@ -203,7 +207,7 @@ function readScope(walk: Walk, start: number, scope: RvaInterval, into: { variab
 
 function localVariable(walk: Walk, local: LocalSymbol, ranges: readonly DefRangeSymbol[], scope: RvaInterval): ModelVariable {
   const location = localVariableLocation(local, ranges, locationContext(walk, scope, local.typeIndex));
-  return typed({ name: local.name, isParameter: local.isParam, location }, walk, local.typeIndex);
+  return typed(local.name, local.isParam, location, walk, local.typeIndex);
 }
 
 /**
@@ -227,6 +231,17 @@ export function functionScope(symbols: readonly CvSymbol[], procIndex: number, c
   // DWARF consumers take parameters in the order of their DIEs: parameters first, in record order.
   // (A stable sort; skipped when they already come first, as compilers write them.)
   if (!parametersFirst(scope.variables)) scope.variables.sort((a, b) => Number(b.isParameter) - Number(a.isParameter));
+  return trimmed(scope);
+}
+
+/**
+ * The scope with its lists (and its blocks', recursively) copied to exactly
+ * their length: an array grown by push keeps room for 17 elements, and a large
+ * image has tens of thousands of scopes with a variable or two.
+ */
+function trimmed<T extends { variables: ModelVariable[]; blocks: ModelLexicalBlock[] }>(scope: T): T {
+  scope.variables = scope.variables.slice();
+  scope.blocks = scope.blocks.map(trimmed);
   return scope;
 }
 
