@@ -128,24 +128,29 @@ class FramingCounter {
 const pacing = { baud: 0 };
 function pacedWriter(socket) {
   const queue = [];
-  let lineFreeAt = 0; // when the line has sent everything written so far (ms)
+  let credit = 0; // bytes the line may send now
+  let last = performance.now();
   let timer;
   const pump = () => {
     timer = undefined;
+    const now = performance.now();
+    if (pacing.baud) {
+      // timers fire late under load: the credit catches up, so the average rate holds
+      credit = Math.min(credit + ((now - last) * pacing.baud) / 10 / 1000, MAX_BURST);
+    }
+    last = now;
     while (queue.length > 0) {
       if (!pacing.baud) {
         socket.write(queue.shift());
         continue;
       }
-      const now = performance.now();
-      if (now < lineFreeAt) {
-        timer = setTimeout(pump, Math.max(1, lineFreeAt - now));
+      const n = Math.min(queue[0].length, Math.floor(credit));
+      if (n <= 0) {
+        timer = setTimeout(pump, 1);
         return;
       }
-      // a millisecond's worth of bytes at a time: the pace holds on average
-      const n = Math.min(queue[0].length, Math.max(1, Math.ceil(pacing.baud / 10 / 1000)));
       socket.write(queue[0].subarray(0, n));
-      lineFreeAt = Math.max(lineFreeAt, now) + (n * 10 * 1000) / pacing.baud;
+      credit -= n;
       if (n === queue[0].length) queue.shift();
       else queue[0] = queue[0].subarray(n);
     }
@@ -155,6 +160,9 @@ function pacedWriter(socket) {
     if (!timer) pump();
   };
 }
+
+/** Bytes a paced line may send at once after idling: a 16550's FIFO. */
+const MAX_BURST = 16;
 
 async function main() {
   const targetPort = Number(process.argv[2]);

@@ -21,7 +21,8 @@
  * Usage: npm run build && node bench/gdb-ops/run.js [--runs N] [--configs base,image,extensions]
  *        [--only stepi-500,...] [--stub DIR] [--write-doc]
  * (`make bench` runs it after the PDB load benchmark). Requires gdb, QEMU and
- * OVMF (make deps) and the stub (make stub).
+ * OVMF (make deps) and the stub (make stub). GDBOPS_LOG=FILE writes the bridge's
+ * debug log there (what it sent the target, and any failed request).
  */
 const { spawn } = require('node:child_process');
 const fs = require('node:fs');
@@ -213,7 +214,7 @@ async function runConfiguration(name, args, modules, stub) {
       target: `tcp:127.0.0.1:${proxy.port}`,
       listenHost: '127.0.0.1',
       listenPort: 0,
-      log: modules.pino({ level: 'silent' }),
+      log: process.env.GDBOPS_LOG ? modules.pino({ level: 'debug' }, modules.pino.destination(process.env.GDBOPS_LOG)) : modules.pino({ level: 'silent' }),
       handshakeTimeoutMs: 120_000,
       symbols: config.image ? { image: stub.efi, pdb: stub.pdb, cacheDir: path.join(tmp, 'cache') } : { pdb: stub.pdb, cacheDir: path.join(tmp, 'cache') },
       rspTap: rsp.tap,
