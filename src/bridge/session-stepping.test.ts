@@ -42,6 +42,12 @@ class SteppingTarget implements DebugTarget {
     this.handlers.stop({ kind: 'breakpoint', record: this.record(vector), callstack: [0x140001234n] });
   }
 
+  /** A fault-like stop whose instruction bytes are given as the kernel sent them. */
+  stopHereWith(instruction: Buffer): void {
+    const record = { ...this.record(14), instruction };
+    this.handlers.stop({ kind: 'pf', record, callstack: [] });
+  }
+
   record(vector: number): StopRecordView {
     const frame = Object.fromEntries(
       ['rax', 'rbx', 'rcx', 'rdx', 'rsi', 'rdi', 'rbp', 'r8', 'r9', 'r10', 'r11', 'r12', 'r13', 'r14', 'r15'].map((r) => [r, 0x10n]),
@@ -194,6 +200,14 @@ describe('Session stepping', () => {
     target.calls.length = 0;
     await session.readMemory(RSP - 16n, 64);
     expect(target.calls).toEqual(['read 7f0 64']);
+  });
+
+  it('takes zero-filled instruction bytes (rip in an unmapped page) for neither code nor a mapped page', async () => {
+    const { target, session } = setup([]);
+    target.rip = 0x7f0000001000n;
+    target.stopHereWith(Buffer.alloc(15));
+    await session.readMemory(0x7f0000001000n, 2).catch(() => undefined);
+    expect(target.calls).toContain('walk'); // asked the page tables instead of trusting the zeros
   });
 
   it("takes the stack page the kernel scanned for the callstack as mapped: no page walk for gdb's stack read", async () => {

@@ -454,7 +454,10 @@ export class Session {
       this.memory.newStop();
     } else {
       this.state = 'stopped';
-      const length = decodeInstructionLength(stop.record.instruction, stop.record.frame.rip);
+      // The kernel zero-fills the bytes it could not read (rip in an unmapped page, after
+      // a jump there): 00 00 would decode, but it is no code and no sign of a mapped page.
+      const readable = stop.record.instruction.some((b) => b !== 0);
+      const length = readable ? decodeInstructionLength(stop.record.instruction, stop.record.frame.rip) : 0;
       const carry = stop.kind === 'breakpoint' && stop.record.vector === 1 && this.steppedFrom ? stackAcrossStep(this.steppedFrom, stop.record) : undefined;
       this.memory.newStop({
         code: { address: stop.record.frame.rip, bytes: stop.record.instruction.subarray(0, length) },
