@@ -40,6 +40,13 @@ describe('planResume', () => {
     expect(plan.stepOffFirst).toBe(true);
   });
 
+  it('starts a range step at once when gdb removed every breakpoint: the clear-all leaves nothing to re-arm', () => {
+    const plan = planResume({ kind: 'range', start: R, end: R + 0x20n }, { rip: R, hitListedBreakpoint: true }, new KernelBreakpointList([R]), []);
+    expect(plan).toEqual({ stepOffFirst: false, sync: [[]] });
+    const refill = planResume({ kind: 'range', start: R, end: R + 0x20n }, { rip: R, hitListedBreakpoint: true }, new KernelBreakpointList([R]), [other]);
+    expect(refill.stepOffFirst).toBe(true);
+  });
+
   it('resumes directly from an address that is not listed', () => {
     const plan = planResume({ kind: 'step' }, { rip: R + 4n, hitListedBreakpoint: false }, new KernelBreakpointList([R]), [R, other]);
     expect(plan.stepOffFirst).toBe(false);

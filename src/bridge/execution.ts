@@ -46,5 +46,10 @@ export function planResume(
   const listed = kernel.mayContain(at.rip);
   if (!listed && !at.hitListedBreakpoint) return { stepOffFirst: false, sync };
   const nativeContinue = action.kind === 'continue' && at.hitListedBreakpoint && listed && kernel.known && sync.length === 0;
-  return { stepOffFirst: !nativeContinue, sync };
+  // A range step (the `range-step` extension) that leaves no breakpoint set: after
+  // the clear-all the stale slot holds nothing to re-arm (flaw 3) and no address is
+  // listed to trip over (flaws 1, 6), so the range can start at once, which keeps
+  // gdb's `next` from a deleted breakpoint at one round trip.
+  const emptiedRange = action.kind === 'range' && desired.length === 0;
+  return { stepOffFirst: !nativeContinue && !emptiedRange, sync };
 }
