@@ -24,6 +24,8 @@ interface CodeRange {
 /** How many bytes at the entry point are compared with the target before the file is trusted. */
 const ENTRY_SAMPLE = 64;
 const COFF_HEADER_SIZE = 20;
+/** 'RSDS', the 16-byte GUID and the age. */
+const CODEVIEW_IDENTITY = 24;
 
 export class LocalCode {
   private readonly ranges: CodeRange[];
@@ -70,11 +72,19 @@ export class LocalCode {
     const fileCoff = Buffer.from(this.image.readRva(coffRva, COFF_HEADER_SIZE));
     const entry = this.loadBase + BigInt(this.image.entryPointRva);
     const fileEntry = this.fileBytes(entry, ENTRY_SAMPLE);
+    // The CodeView record (RSDS, GUID, age) names the build: two builds of the same
+    // code (with and without unwind tables, say) can share a COFF header and entry code.
+    const codeView = this.image.debugDirectory.find((e) => e.codeView !== undefined && e.addressOfRawData !== 0);
     let reason: string | undefined;
     try {
       const targetCoff = await readTarget(this.loadBase + BigInt(coffRva), COFF_HEADER_SIZE);
       if (!targetCoff.equals(fileCoff)) reason = `the COFF header at ${hex(this.loadBase + BigInt(coffRva))} differs from the image file's`;
-      else if (fileEntry) {
+      else if (codeView) {
+        const at = this.loadBase + BigInt(codeView.addressOfRawData);
+        const fileRecord = Buffer.from(this.image.readRva(codeView.addressOfRawData, CODEVIEW_IDENTITY));
+        if (!(await readTarget(at, CODEVIEW_IDENTITY)).equals(fileRecord)) reason = `the build identity (CodeView GUID and age) at ${hex(at)} differs from the image file's`;
+      }
+      if (!reason && fileEntry) {
         const targetEntry = await readTarget(entry, fileEntry.length);
         if (!targetEntry.equals(fileEntry)) reason = `the code at the entry point ${hex(entry)} differs from the image file's`;
       }
