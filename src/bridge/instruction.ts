@@ -7,19 +7,7 @@ import { Decoder, DecoderOptions, FlowControl, Formatter, FormatterSyntax } from
 
 /** The length of the instruction at the start of `bytes`, or 0 if it does not decode. */
 export function decodeInstructionLength(bytes: Uint8Array, ip: bigint): number {
-  if (bytes.length === 0) return 0;
-  const decoder = new Decoder(64, bytes, DecoderOptions.None);
-  try {
-    decoder.ip = ip;
-    const instruction = decoder.decode();
-    try {
-      return instruction.isInvalid ? 0 : instruction.length;
-    } finally {
-      instruction.free();
-    }
-  } finally {
-    decoder.free();
-  }
+  return predictStep(bytes, ip)?.length ?? 0;
 }
 
 /** One line of AT&T disassembly, for log messages and monitor output. */

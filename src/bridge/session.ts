@@ -577,9 +577,9 @@ const CARRIED_STACK_WINDOW = 0x2000n;
  * where the instruction leads (an interrupt came first) keeps nothing.
  */
 function stackAcrossStep(from: StopRecordView, to: StopRecordView): StackCarry | undefined {
-  const length = decodeInstructionLength(from.instruction, from.frame.rip);
-  const step = predictStep(from.instruction.subarray(0, length), from.frame.rip);
+  const step = predictStep(from.instruction, from.frame.rip);
   if (!step) return undefined;
+  const length = step.length;
   if (step.fallsThrough && to.frame.rip !== from.frame.rip + BigInt(step.length)) return undefined;
   const keepFrom = from.frame.rsp > to.frame.rsp ? from.frame.rsp : to.frame.rsp;
   const frame: Record<string, bigint> = from.frame;
