@@ -41,10 +41,6 @@ export class LocalCode {
     this.ranges = relocatedCode(image, loadBase);
   }
 
-  get trusted(): boolean {
-    return this.state === 'trusted';
-  }
-
   /** The bytes at [address, address+length) from the file, if one executable section holds them all and the file may be used. */
   async read(address: bigint, length: number, readTarget: TargetReader): Promise<Buffer | undefined> {
     const range = this.ranges.find((r) => address >= r.start && address + BigInt(length) <= r.start + BigInt(r.bytes.length));
