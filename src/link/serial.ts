@@ -8,6 +8,8 @@
  * the link (or josgdb exiting) releases it.
  */
 import * as fs from 'fs';
+import { promisify } from 'util';
+import type { BindingPortInterface, DarwinPortBinding, LinuxPortBinding } from '@serialport/bindings-cpp';
 import type { SerialPort as SerialPortType } from 'serialport';
 import { JosgdbError } from '../common/errors';
 import type { Link } from './link';
@@ -98,6 +100,28 @@ class SerialLink extends BaseLink {
   }
 }
 
+/**
+ * Makes a read of zero bytes end the port. A tty whose other side hangs up (the
+ * master of a pty closed, a USB adapter gone) returns end of file instead of EIO when
+ * the hang-up reaches it first; serialport retries such a read forever, so the link
+ * would never learn the device went away. serialport opens the device with VMIN=1
+ * and O_NONBLOCK, where "no data yet" is EAGAIN, so zero bytes can only mean the
+ * hang-up. Windows has its own binding and no such reads.
+ */
+function endReadsAtHangUp(port: BindingPortInterface): void {
+  if (process.platform === 'win32') return;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { unixRead } = require('@serialport/bindings-cpp/dist/unix-read') as typeof import('@serialport/bindings-cpp/dist/unix-read');
+  const readAsync = promisify(fs.read);
+  const readOrHangUp = (async (fd: number, buffer: Buffer, offset: number, length: number, position: number | null) => {
+    const result = await readAsync(fd, buffer, offset, length, position);
+    if (result.bytesRead === 0 && length > 0) throw Object.assign(new Error('EIO: end of file, the device hung up'), { code: 'EIO' });
+    return result;
+  }) as typeof readAsync;
+  const unixPort = port as LinuxPortBinding | DarwinPortBinding;
+  port.read = (buffer, offset, length) => unixRead({ binding: unixPort, buffer, offset, length, fsReadAsync: readOrHangUp });
+}
+
 export function openSerialLink(path: string, baud: number = DEFAULT_BAUD, settings: SerialSettings = {}): Promise<Link> {
   // parseLinkSpec has checked a rate from the user (naming --baud or the spec), so
   // a bad one here is a caller's mistake, not the user's.
@@ -125,6 +149,8 @@ export function openSerialLink(path: string, baud: number = DEFAULT_BAUD, settin
     });
     const frame = `${dataBits}${parity[0].toUpperCase()}${stopBits}`;
     const extra = frame !== '8N1' || flow !== 'none' ? ` ${frame}${flow !== 'none' ? ` ${flow}` : ''}` : '';
+    // Before any read: serialport starts reading on 'open' once data is wanted.
+    port.once('open', () => port.port && endReadsAtHangUp(port.port));
     port.open((err) => {
       if (err) reject(explainSerialError(err, path));
       else resolve(new SerialLink(port, `${path} at ${baud} baud${extra}`));
