@@ -87,7 +87,7 @@ async function main() {
     pdbLib.addPrologueEndRows(model);
     lap('types and variables');
     const unwind = require(path.join(DIST, 'unwind'));
-    const functions = index.procedures.filter((p) => p.size > 0).map((p) => ({ startRva: p.rva, endRva: p.rva + p.size, name: p.name }));
+    const functions = loader.procedureBounds(index, peImage);
     model.frames = unwind.buildFrameFunctions(unwind.createUnwindImage({ name: 'bench.efi', base: BASE, image: peImage, functions }).unwindImage);
     lap('unwind rules (.pdata or prologue analysis)');
     const elf = dwarf.writeDebugElf(model, { loadBase: BASE, entryRva: peImage.entryPointRva });

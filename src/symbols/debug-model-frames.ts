@@ -48,7 +48,7 @@ export interface ModelFrameFunction {
   /** Rows sorted by rva; the first row's rva is startRva. */
   rows: ModelFrameRow[];
   /** How the rows were derived, for people reading `monitor bt` or a dump. */
-  source: 'unwind-info' | 'prologue-analysis' | 'machine-frame';
+  source: 'unwind-info' | 'prologue-analysis' | 'abi-leaf' | 'machine-frame';
   /**
    * The code is entered by an interrupt, not a call (its rows describe a
    * machine frame): its caller's pc is the interrupted instruction itself, not

@@ -11,6 +11,13 @@ export interface FunctionBounds {
   /** First RVA after the function. */
   endRva: number;
   name?: string;
+  /**
+   * Other functions of its compile unit have .pdata entries: when this one has
+   * none, the x64 ABI makes it a leaf (it changes neither rsp nor a nonvolatile
+   * register), so its rule is the entry rule throughout, with no prologue
+   * analysis. A unit built without unwind tables leaves this unset.
+   */
+  unitHasUnwindInfo?: boolean;
 }
 
 /** How a frame's rule was obtained (and so how its caller was found). */

@@ -5,6 +5,7 @@ import { writeDebugElf } from '../dwarf';
 import { buildDebugModel, openPdb } from '../symbols/pdb';
 import type { ModelFrameFunction, ModelFrameRow } from '../symbols/debug-model-frames';
 import { buildFrameFunctions, frameRow } from './frame-cfi';
+import { ENTRY_RULE, isTrivialRule } from './frame-rule';
 import { interruptEntriesFromStubs, vectorTableRvas } from './interrupt-entries';
 import { PeUnwindImage } from './pe-unwind-image';
 import { dwarfdumpRowLines, expectedRowLines } from './testing/dwarfdump-frames';
@@ -65,6 +66,23 @@ describe.each(['unwind', 'nounwind'] as const)('call-frame information for stub-
     const inProcedures = functions.filter((f) => stub.index.procedures.some((p) => p.rva === f.startRva));
     const undefinedRows = inProcedures.flatMap((f) => f.rows.filter((r) => !r.cfa).map((r) => `${f.startRva.toString(16)}+${(r.rva - f.startRva).toString(16)}`));
     expect(undefinedRows).toEqual([]);
+  });
+
+  it('treats a function without .pdata as a leaf only where its compile unit has unwind info, and the code agrees', () => {
+    const leaves = functions.filter((f) => f.source === 'abi-leaf');
+    if (variant === 'nounwind') {
+      expect(leaves).toEqual([]);
+      return;
+    }
+    expect(leaves.length).toBeGreaterThan(3);
+    for (const fn of leaves) {
+      expect(fn.rows).toEqual([frameRow(fn.startRva, ENTRY_RULE)]);
+      // The ABI's promise, checked on clang's output: prologue analysis finds no frame either.
+      const analysis = image.analysis({ startRva: fn.startRva, endRva: fn.endRva });
+      if (analysis instanceof Error) throw analysis;
+      const rules = analysis.instructions.filter((i) => i.rule && !isTrivialRule(i.rule)).map((i) => i.rva.toString(16));
+      expect([fn.startRva.toString(16), rules]).toEqual([fn.startRva.toString(16), []]);
+    }
   });
 
   it('is what llvm-dwarfdump reads back from the symbol file', () => {

@@ -3,11 +3,12 @@
  * function of an image, as DebugModel frame rows (which dwarf/debug-frame.ts
  * encodes as .debug_frame). The rows come from the same places the walker's
  * rules do, so gdb's `bt` and josgdb's `monitor bt` agree: unwind info where
- * .pdata has an entry, prologue analysis for the other functions with known
- * bounds, and the interrupt entry's machine frame.
+ * .pdata has an entry, the ABI's leaf rule for functions without one in a
+ * compile unit that has unwind info, prologue analysis for the other functions
+ * with known bounds, and the interrupt entry's machine frame.
  */
 import type { ModelCfaRule, ModelFrameFunction, ModelFrameRow, ModelSavedRegister, ModelSlot } from '../symbols/debug-model-frames';
-import { FrameRule, MACHINE_FRAME } from './frame-rule';
+import { ENTRY_RULE, FrameRule, MACHINE_FRAME } from './frame-rule';
 import type { PeUnwindImage } from './pe-unwind-image';
 import { FunctionAnalysis, analyzeFunction } from './prologue-analysis';
 import { RegisterName, dwarfRegister } from './registers';
@@ -159,6 +160,12 @@ export function buildFrameFunctions(image: PeUnwindImage): ModelFrameFunction[] 
 
   for (const fn of image.knownFunctions) {
     if (overlaps(fn.startRva, fn.endRva)) continue;
+    if (fn.unitHasUnwindInfo) {
+      // Most functions of an optimised build are such leaves: no decoding at all.
+      add({ startRva: fn.startRva, endRva: fn.endRva, rows: [frameRow(fn.startRva, ENTRY_RULE)], source: 'abi-leaf' });
+      coveredKnown.add(fn.startRva, fn.endRva);
+      continue;
+    }
     const analysis = image.analysis(fn, { cache: false, shapes });
     if (analysis instanceof Error) continue;
     add(fromAnalysis(analysis, 'prologue-analysis'));

@@ -5,8 +5,9 @@
  *
  * 1. the stub's interrupt entry code (machine frame), when described;
  * 2. .pdata/.xdata covering the address (unwind info);
- * 3. function bounds the caller knows (PDB procedures): prologue analysis;
- *    a function that never touches rsp is a 'leaf';
+ * 3. function bounds the caller knows (PDB procedures): a function without
+ *    .pdata in a compile unit that has it is a leaf by the x64 ABI; otherwise
+ *    prologue analysis, where a function that never touches rsp is a 'leaf';
  * 4. nothing: the walker falls back to scanning.
  *
  * Decoded unwind info and analyses are cached per function, so a backtrace at
@@ -15,7 +16,7 @@
 import { type PeImage, isExecutable } from '../symbols/pe';
 import type { RuntimeFunction } from '../symbols/pe/pdata';
 import { FunctionBounds, RuleLookup, RuleMethod, RuleQuery, UnwindImage } from './code-lookup';
-import { isTrivialRule } from './frame-rule';
+import { ENTRY_RULE, isTrivialRule } from './frame-rule';
 import { InterruptEntry } from './interrupt-entries';
 import { FunctionAnalysis, analyzeFunction } from './prologue-analysis';
 import { hex } from './registers';
@@ -119,6 +120,9 @@ export class PeUnwindImage implements UnwindImage {
       } catch (err) {
         return { found: false, reason: err instanceof Error ? err.message : String(err), ...(fn ? { function: fn } : {}) };
       }
+    }
+    if (known && known.unitHasUnwindInfo && this.functions.includes(known)) {
+      return { found: true, rule: ENTRY_RULE, method: 'leaf', function: known };
     }
     if (known && this.functions.includes(known)) {
       return this.fromAnalysis(known, rva, owner, 'prologue-analysis', () =>

@@ -3,7 +3,7 @@
  * its PDB (searched, matched, cached), the symbol index, the debug model and
  * the ELF/DWARF file for gdb, with problems as warnings rather than failures.
  */
-export { loadSymbols } from './load-symbols';
+export { loadSymbols, procedureBounds } from './load-symbols';
 export type { LoadedSymbols, LoadSymbolsOptions } from './load-symbols';
 export {
   defaultPdbCacheDir,

@@ -26,7 +26,7 @@ import { buildPeOnlyModel, peSections } from './pe-model';
 import { defaultPdbCacheDir, describeCandidate, pdbCandidates, pdbFileName, portableBaseName, symbolStorePath } from './pdb-search';
 import type { PdbCandidate, PdbCandidateSource } from './pdb-search';
 import { typeInfoCallbacks } from './type-info';
-import { buildFrameFunctions, createUnwindImage, type PeUnwindImage } from '../../unwind';
+import { buildFrameFunctions, createUnwindImage, innermostRuntimeFunction, type FunctionBounds, type PeUnwindImage } from '../../unwind';
 
 /** stub-uefi's table of interrupt stubs. */
 const DEFAULT_INTERRUPT_VECTOR_TABLE = 'isr_stub_table';
@@ -276,6 +276,26 @@ function modelFromPdb(chosen: ChosenPdb, image: PeImage, imageName: string, warn
 }
 
 /**
+ * The PDB's procedures as function bounds for the unwinder, each marked when
+ * its compile unit has .pdata for some of its functions (where the ABI makes a
+ * function without an entry a leaf). A unit compiled without unwind tables has
+ * none, and its functions keep their prologue analysis.
+ */
+export function procedureBounds(index: SymbolIndex, image: PeImage): FunctionBounds[] {
+  const procedures = index.procedures.filter((p) => p.size > 0);
+  const unitsWithUnwindInfo = new Set<number>();
+  for (const p of procedures) {
+    if (p.moduleIndex !== undefined && innermostRuntimeFunction(image.runtimeFunctions, p.rva)) unitsWithUnwindInfo.add(p.moduleIndex);
+  }
+  return procedures.map((p) => ({
+    startRva: p.rva,
+    endRva: p.rva + p.size,
+    name: p.name,
+    ...(p.moduleIndex !== undefined && unitsWithUnwindInfo.has(p.moduleIndex) ? { unitHasUnwindInfo: true } : {}),
+  }));
+}
+
+/**
  * The unwinder's view of the image: .pdata/.xdata where the image has them,
  * prologue analysis over the PDB's procedure bounds where it has not, and the
  * interrupt entry code behind the vector table. Publics are left out on
@@ -289,7 +309,7 @@ async function unwindRules(
   options: LoadSymbolsOptions,
   warnings: string[],
 ): Promise<PeUnwindImage> {
-  const functions = index?.procedures.filter((p) => p.size > 0).map((p) => ({ startRva: p.rva, endRva: p.rva + p.size, name: p.name }));
+  const functions = index && procedureBounds(index, image);
   const tableName = options.interruptVectorTable ?? DEFAULT_INTERRUPT_VECTOR_TABLE;
   const table = index?.lookupName(tableName)[0];
   let vectorTable: { rva: number; count: number; bytes?: Uint8Array } | undefined;

@@ -10,6 +10,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { procedureBounds as loaderProcedureBounds } from '../../symbols/loader/load-symbols';
 import { openPdb, SymbolIndex } from '../../symbols/pdb';
 import { parsePeImage, type PeImage } from '../../symbols/pe';
 import type { FunctionBounds } from '../code-lookup';
@@ -85,9 +86,9 @@ export function rvaOf(t: TestImage, name: string): number {
   return hit.rva;
 }
 
-/** The PDB's procedures (compiler-generated functions with exact sizes). */
+/** The PDB's procedures (compiler-generated functions with exact sizes), as the symbol loader gives them to the unwinder. */
 export function procedureBounds(t: TestImage): FunctionBounds[] {
-  return t.index.procedures.map((p) => ({ startRva: p.rva, endRva: p.rva + p.size, name: p.name }));
+  return loaderProcedureBounds(t.index, t.image);
 }
 
 export function unwindImage(t: TestImage, base: bigint, options: { functions?: FunctionBounds[]; interruptEntries?: PeUnwindImage['interruptEntries'] } = {}): PeUnwindImage {
