@@ -140,6 +140,20 @@ describe('josgdb serve --record and josgdb replay (fake kernel)', () => {
     }
   }, 60_000);
 
+  it('gives up on a recording without the handshake after the --handshake-timeout it was given', async () => {
+    const rec = readRecordingFile(file);
+    // Cut before the kernel ever answered: josgdb's writes are there, the kernel's bytes are not.
+    rec.events = rec.events.filter((e) => !('bytes' in e && e.link === 'target' && e.dir === 'rx'));
+    const t0 = Date.now();
+    let err: unknown;
+    await startReplay({ recording: rec, listenHost: '127.0.0.1', listenPort: 0, log: log(), handshakeTimeoutMs: 700 }).then(
+      (r) => r.close(),
+      (e: unknown) => (err = e),
+    );
+    expect((err as Error | undefined)?.message).toMatch(/^no KernelConnectionInfo from .* within 0\.7 s \(--handshake-timeout\)/);
+    expect(Date.now() - t0).toBeLessThan(5_000);
+  }, 30_000);
+
   it("reports a reply josgdb gives differently than recorded", async () => {
     const rec = readRecordingFile(file);
     // The recording says josgdb answered qSupported differently.

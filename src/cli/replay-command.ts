@@ -22,6 +22,7 @@ interface ReplayArgs {
   image?: string;
   pdb?: string;
   'symbol-path'?: string[];
+  'handshake-timeout': number;
 }
 
 export const replayOptions = {
@@ -31,6 +32,7 @@ export const replayOptions = {
   image: { type: 'string', describe: 'the image the recording was made with (default: the one its header names, if it exists)' },
   pdb: { type: 'string', describe: "the image's PDB (default: the one its header names)" },
   'symbol-path': { type: 'string', array: true, describe: 'directories to search for the PDB' },
+  'handshake-timeout': { type: 'number', default: 10, describe: 'seconds to wait for the recorded handshake to play back' },
 } as const satisfies OptionTable;
 
 export const replayCommand: BuiltCommand<ReplayArgs> = {
@@ -62,6 +64,7 @@ export const replayCommand: BuiltCommand<ReplayArgs> = {
       listenPort: listen.port,
       log,
       symbols: image !== undefined || pdb !== undefined ? { image, pdb, symbolPath: args['symbol-path'] } : undefined,
+      handshakeTimeoutMs: args['handshake-timeout'] * 1000,
     });
     out(
       `replaying ${args.file}: recorded by josgdb ${h.josgdb} on ${h.created} from ${String(h.options.target)}` +

@@ -23,6 +23,8 @@ export interface ReplayOptions {
   listenPort: number;
   log: Logger;
   symbols?: SymbolOptions;
+  /** How long josgdb waits for the recorded handshake (a recording cut before it never plays one). */
+  handshakeTimeoutMs?: number;
 }
 
 export interface ReplayResult {
@@ -70,7 +72,7 @@ export async function startReplay(options: ReplayOptions): Promise<RunningReplay
     listenHost: options.listenHost,
     listenPort: options.listenPort,
     log,
-    handshakeTimeoutMs: 10_000,
+    handshakeTimeoutMs: options.handshakeTimeoutMs ?? 10_000,
     reconnect: false,
     symbols: options.symbols,
     rspTap: check.tap,
