@@ -23,7 +23,7 @@ describe('gdb against stub-uefi in QEMU, normal mode: the extensions', () => {
     const stop = await vm.bridge.session.waitForStop();
     expect(stop.stop.kind).toBe('breakpoint');
     if (stop.stop.kind === 'breakpoint') expect(stop.stop.record.frame.rip).toBe(at('main'));
-    for (const f of ['write-registers', 'break-in', 'safe-memory', 'hw-breakpoints', 'range-step', 'reset', 'all-exceptions']) {
+    for (const f of ['write-registers', 'break-in', 'safe-memory', 'hw-breakpoints', 'range-step', 'reset', 'all-exceptions', 'compact-stop']) {
       expect(vm.bridge.session.target.features.has(f)).toBe(true);
     }
   });

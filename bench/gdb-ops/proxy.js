@@ -35,6 +35,7 @@ const HOST_MESSAGES = {
   0x45: 'RangeStep',
   0x46: 'ReadContext',
   0x47: 'Reset',
+  0x48: 'TraceStepCompact',
 };
 const TARGET_MESSAGES = {
   1: 'Trace',
@@ -51,6 +52,7 @@ const TARGET_MESSAGES = {
   0x811: 'CPUID reply',
   0x50: 'Exception',
   0x52: 'HwBreakpoint',
+  0x53: 'CompactStop',
   0x840: 'WriteRegisters reply',
   0x841: 'BreakInStop',
   0x842: 'SafeRead reply',

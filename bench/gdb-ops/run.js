@@ -65,6 +65,7 @@ const CONFIGS = {
 const FLOOR_MESSAGES = new Set([
   'to target: Continue',
   'to target: TraceStep',
+  'to target: TraceStepCompact',
   'to target: SingleStep',
   'to target: RangeStep',
   'to target: BreakIn',
@@ -77,6 +78,7 @@ const FLOOR_MESSAGES = new Set([
   'from target: BreakInStop',
   'from target: Exception',
   'from target: HwBreakpoint',
+  'from target: CompactStop',
 ]);
 
 function parseArgs(argv) {

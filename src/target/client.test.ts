@@ -325,6 +325,46 @@ describe('extensions', () => {
     expect(kinds).toEqual(['writeRegisters', 'safeRead', 'safeWrite', 'setHwBreakpoint', 'setHwBreakpoint', 'readContext', 'rangeStep']);
   });
 
+  it('compact-stop: a step asks for the changes only and rebuilds the record from the one before', async () => {
+    const { client, kernel } = await stopped({ features: ['compact-stop'] });
+    const base = makeStopRecord();
+    const instruction = Buffer.from('c3' + '00'.repeat(14), 'hex');
+    const first = client.next('stop');
+    await client.resume('traceStep');
+    kernel.send({ kind: 'compactStop', changed: { handlerId: 1n, rip: base.frame.rip + 4n, rsp: base.frame.rsp - 0x28n }, instruction });
+    const one = await first;
+    expect(one).toEqual({
+      kind: 'breakpoint',
+      record: { ...base, frame: { ...base.frame, handlerId: 1n, rip: base.frame.rip + 4n, rsp: base.frame.rsp - 0x28n }, instruction, callStackSize: 0 },
+      callstack: [],
+    });
+    // The next one is relative to the record just rebuilt.
+    const second = client.next('stop');
+    await client.resume('traceStep');
+    kernel.send({ kind: 'compactStop', changed: { rax: 7n, cr2: 0x1000n }, instruction });
+    const two = await second;
+    expect(two.record.frame).toEqual({ ...one.record.frame, rax: 7n });
+    expect(two.record.cr2).toBe(0x1000n);
+    // A continue is never compact.
+    await client.resume('continue');
+    expect(kernel.requests.map((r) => r.kind)).toEqual(['traceStepCompact', 'traceStepCompact', 'continue']);
+  });
+
+  it('compact-stop: a whole record first after an attach, and a CompactStop nobody asked for is ignored', async () => {
+    const { client, kernel } = setup({ connected: true, features: ['compact-stop'] });
+    const info = parseKernelInfo(buildConnectionInfoBody({ imageBase: 0x140000000n, entryPoint: 0x140001160n, features: ['compact-stop'] }));
+    await client.connect({ attach: true, info, state: 'stopped', lastStop: { kind: 'breakpoint', record: makeStopRecord(), callstack: [] } });
+    await client.resume('traceStep');
+    kernel.send({ kind: 'compactStop', changed: { rip: 1n }, instruction: Buffer.alloc(15) });
+    await sleep(30);
+    expect(client.state).toBe('running');
+    const stop = client.next('stop');
+    kernel.sendStop('breakpoint', makeStopRecord({ frame: { handlerId: 1n } }), []);
+    await stop;
+    await client.resume('traceStep');
+    expect(kernel.requests.map((r) => r.kind)).toEqual(['traceStep', 'traceStepCompact']);
+  });
+
   it('reset puts the client back before the handshake', async () => {
     const { client, kernel } = await stopped({ features: ['reset'] });
     await client.reset();

@@ -26,6 +26,7 @@ import type { ErrorCode } from '../common/errors';
 import type { Link } from '../link/link';
 import { KernelStreamDecoder, encodeRequest, featureOf, replyIdOf } from './codec';
 import { TypedEmitter } from './events';
+import { applyCompactStop } from './structs';
 import type {
   BreakpointEntry,
   Context,
@@ -171,6 +172,14 @@ export class KernelClient extends TypedEmitter<KernelClientEvents> {
   private currentState: KernelState = 'disconnected';
   private kernelInfo: KernelInfo | undefined;
   private stop: StopEvent | undefined;
+  /**
+   * The last stop record the kernel sent on this link, which a CompactStop is
+   * relative to (compact-stop). Unset after a handshake, an attach or a wedge:
+   * the next step then asks for a whole record.
+   */
+  private reportedRecord: StopRecord | undefined;
+  /** The record the CompactStop now awaited will be relative to; set when TraceStepCompact is sent. */
+  private compactBase: StopRecord | undefined;
   private assertion: AssertEvent | undefined;
   private isWedged = false;
   private subscribed = false;
@@ -267,6 +276,7 @@ export class KernelClient extends TypedEmitter<KernelClientEvents> {
       this.kernelInfo = opts.info;
       this.decoder.reset({ connected: true });
       this.stop = opts.lastStop;
+      this.reportedRecord = undefined;
       this.assertion = opts.lastAssert;
       this.setState(opts.state ?? 'stopped');
       this.log.info({ state: this.currentState }, 'attached to a connected kernel: no handshake sent');
@@ -344,6 +354,7 @@ export class KernelClient extends TypedEmitter<KernelClientEvents> {
     this.rejectAll('NOT_CONNECTED', (p) => `${p.what} abandoned: ${reason}`);
     this.kernelInfo = undefined;
     this.stop = undefined;
+    this.reportedRecord = undefined;
     this.assertion = undefined;
     this.decoder.reset({ connected: false });
     this.setState('disconnected');
@@ -414,6 +425,9 @@ export class KernelClient extends TypedEmitter<KernelClientEvents> {
             ...(ev.dr6 !== undefined ? { dr6: ev.dr6 } : {}),
           });
           break;
+        case 'compactStop':
+          this.onCompactStop(ev.changed, ev.instruction);
+          break;
         case 'callstack':
           if (this.pendingStop) {
             if (ev.addresses.length !== this.pendingStop.record.callStackSize) {
@@ -466,6 +480,7 @@ export class KernelClient extends TypedEmitter<KernelClientEvents> {
     this.kernelInfo = info;
     this.isWedged = false;
     this.stop = undefined;
+    this.reportedRecord = undefined;
     for (const w of info.warnings) this.log.warn(`KernelConnectionInfo: ${w}`);
     this.log.info(
       { imageBase: hex(info.imageBase), entryPoint: hex(info.entryPoint), features: [...info.features] },
@@ -492,6 +507,17 @@ export class KernelClient extends TypedEmitter<KernelClientEvents> {
     this.deliverStop(ev);
   }
 
+  private onCompactStop(changed: Extract<KernelEvent, { kind: 'compactStop' }>['changed'], instruction: Buffer): void {
+    const base = this.compactBase;
+    this.compactBase = undefined;
+    if (!base) {
+      // Nothing to apply it to: the kernel answered a TraceStepCompact this client never sent.
+      this.log.warn('a CompactStop without a TraceStepCompact before it: ignored');
+      return;
+    }
+    this.onStop({ kind: 'breakpoint', record: applyCompactStop(base, changed, instruction), callstack: [] });
+  }
+
   private finishStop(): void {
     const ev = this.pendingStop;
     if (!ev) return;
@@ -503,6 +529,7 @@ export class KernelClient extends TypedEmitter<KernelClientEvents> {
 
   private deliverStop(ev: StopEvent): void {
     this.stop = ev;
+    this.reportedRecord = ev.record;
     this.setState('stopped');
     this.emit('stop', ev);
     this.pump();
@@ -510,6 +537,7 @@ export class KernelClient extends TypedEmitter<KernelClientEvents> {
 
   private onWedge(ev: Extract<KernelEvent, { kind: 'wedge' }>): void {
     this.isWedged = true;
+    this.reportedRecord = undefined;
     const message =
       `reading ${ev.length} bytes at ${hex(ev.address)} faulted inside the kernel ` +
       `(${ev.faultKind === 'pf' ? `page fault, cr2=${hex(ev.fault.cr2)}` : 'general protection fault'}, ` +
@@ -698,6 +726,7 @@ export class KernelClient extends TypedEmitter<KernelClientEvents> {
     switch (req.kind) {
       case 'continue':
       case 'traceStep':
+      case 'traceStepCompact':
       case 'singleStep':
       case 'rangeStep':
         this.setState('running');
@@ -822,6 +851,14 @@ export class KernelClient extends TypedEmitter<KernelClientEvents> {
    * CALL). Resolves once sent; the outcome is the next `stop` event.
    */
   resume(kind: ResumeKind): Promise<void> {
+    const base = this.reportedRecord;
+    if (kind === 'traceStep' && base && this.has(Feature.CompactStop)) {
+      // The stop after one instruction differs from the last in a few registers: only those cross the link.
+      return this.guarded(() => {
+        this.compactBase = base;
+        return this.enqueue<void>({ kind: 'traceStepCompact' }, 'TraceStepCompact', { states: ['stopped'] });
+      });
+    }
     const names: Record<ResumeKind, string> = { continue: 'Continue', traceStep: 'TraceStep', singleStep: 'SingleStep' };
     return this.guarded(() => this.enqueue<void>({ kind }, names[kind], { states: ['stopped'] }));
   }

@@ -32,6 +32,7 @@ import { parseKernelInfo } from './info';
 import type { HostEvent, KernelEvent, KernelMessage, KernelRequest, StopRecord } from './messages';
 import {
   BREAKPOINT_ENTRY_SIZE,
+  COMPACT_STOP_FIELDS,
   Feature,
   HANDSHAKE_MAGIC,
   HEADER_SIZE,
@@ -50,9 +51,11 @@ import {
 } from './protocol';
 import type { PacketSpec } from './protocol';
 import {
+  decodeCompactStop,
   decodeContext,
   decodeInterruptFrame,
   decodeStopRecord,
+  encodeCompactStop,
   encodeContext,
   encodeInterruptFrame,
   encodeStopRecord,
@@ -117,6 +120,8 @@ export function encodeRequest(req: KernelRequest): Buffer {
       return packet(P.Continue);
     case 'traceStep':
       return packet(P.TraceStep);
+    case 'traceStepCompact':
+      return packet(P.TraceStepCompact);
     case 'singleStep':
       return packet(P.SingleStep);
     case 'memoryMap':
@@ -215,6 +220,8 @@ export function featureOf(req: KernelRequest): string | undefined {
       return Feature.FullContext;
     case 'reset':
       return Feature.Reset;
+    case 'traceStepCompact':
+      return Feature.CompactStop;
     default:
       return undefined;
   }
@@ -302,6 +309,7 @@ export class HostStreamDecoder {
       case P.BreakIn:
       case P.ReadContext:
       case P.Reset:
+      case P.TraceStepCompact:
         bodyRead = 0;
         break;
       case P.UpdateBreakpoints:
@@ -397,6 +405,8 @@ function decodeRequestBody(id: number, length: number, body: Buffer): KernelRequ
       return { kind: 'readContext' };
     case P.Reset:
       return { kind: 'reset' };
+    case P.TraceStepCompact:
+      return { kind: 'traceStepCompact' };
     default:
       throw new JosgdbError('PROTOCOL', `no request decoder for ${packetName(id)}`);
   }
@@ -426,6 +436,8 @@ export function encodeKernelMessage(msg: KernelMessage): Buffer {
       }
       return packet(STOP_KIND_IDS[msg.stopKind], record);
     }
+    case 'compactStop':
+      return packet(P.CompactStop, encodeCompactStop(msg.changed, msg.instruction));
     case 'callstack':
       return packet(P.BreakpointCallstack, u64s(...msg.addresses));
     case 'assert':
@@ -535,6 +547,8 @@ export function decodeKernelMessage(id: number, body: Buffer): KernelMessage {
       return { kind: 'hwBreakpointReply', status: body.readUInt32LE(0) };
     case P.ReadContextResp:
       return { kind: 'context', context: decodeContext(body) };
+    case P.CompactStop:
+      return { kind: 'compactStop', ...decodeCompactStop(body) };
     default:
       throw new JosgdbError('PROTOCOL', `no decoder for ${packetName(id, 'toHost')}`);
   }
@@ -576,6 +590,9 @@ function bodyProblem(id: number, body: Buffer, from: number): string | undefined
       return available > 9 ? stopRecordProblem(body, 9, available - 9) : undefined;
     }
     return stopRecordProblem(body, 0, available);
+  }
+  if (id === P.CompactStop && available >= 4 && body.readUInt32LE(0) >>> COMPACT_STOP_FIELDS.length !== 0) {
+    return 'CompactStop with a mask bit beyond cr4';
   }
   if (id === P.BreakpointCallstack) {
     for (let at = from - (from % 8); at + 8 <= available; at += 8) {

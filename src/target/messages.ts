@@ -4,7 +4,7 @@
  * (noise before the handshake, garbage, the unmapped-read wedge). Field names are
  * camelCase; every address and every u64 is a bigint.
  */
-import type { BreakpointState, HwBreakpointKind, InterruptFrameField, SafeMemoryStatus, StopKind } from './protocol';
+import type { BreakpointState, CompactStopField, HwBreakpointKind, InterruptFrameField, SafeMemoryStatus, StopKind } from './protocol';
 
 export type { StopKind } from './protocol';
 
@@ -102,6 +102,8 @@ export type KernelMessage =
   | { kind: 'trace'; text: string }
   | { kind: 'connectionInfo'; info: KernelInfo }
   | { kind: 'stop'; stopKind: StopKind; record: StopRecord; slot?: number; dr6?: bigint }
+  /** The stop after a TraceStepCompact: what changed since the stop record before it (the client fills in the rest). */
+  | { kind: 'compactStop'; changed: Partial<Record<CompactStopField, bigint>>; instruction: Buffer }
   | { kind: 'callstack'; addresses: bigint[] }
   | { kind: 'assert'; cond: string; file: string; line: number; raw: string }
   | { kind: 'memory'; data: Buffer }
@@ -156,7 +158,8 @@ export type KernelRequest =
   | { kind: 'setHwBreakpoint'; hw: HwBreakpointSpec }
   | { kind: 'rangeStep'; start: bigint; end: bigint }
   | { kind: 'readContext' }
-  | { kind: 'reset' };
+  | { kind: 'reset' }
+  | { kind: 'traceStepCompact' };
 
 export type KernelRequestKind = KernelRequest['kind'];
 

@@ -54,6 +54,7 @@ export const PacketId = {
   RangeStep: 0x45,
   ReadContext: 0x46,
   Reset: 0x47,
+  TraceStepCompact: 0x48,
   // extensions, kernel -> host
   WriteRegistersResp: 0x840,
   BreakInStop: 0x841,
@@ -63,6 +64,7 @@ export const PacketId = {
   ReadContextResp: 0x846,
   Exception: 0x50,
   HwBreakpoint: 0x52,
+  CompactStop: 0x53,
 } as const;
 export type PacketIdName = keyof typeof PacketId;
 
@@ -76,6 +78,7 @@ export const Feature = {
   RangeStep: 'range-step',
   AllExceptions: 'all-exceptions',
   Reset: 'reset',
+  CompactStop: 'compact-stop',
 } as const;
 export type FeatureName = (typeof Feature)[keyof typeof Feature];
 export const ALL_FEATURES: readonly FeatureName[] = Object.values(Feature);
@@ -143,6 +146,17 @@ export const StopRecordLayout = {
   size: 225,
 } as const;
 export const STOP_RECORD_SIZE = 225;
+
+/**
+ * CompactStop (0x53), the stop after a TraceStepCompact: u32 mask, then a u64
+ * for each set bit, in bit order, then u8 instruction[15]. Bits 0-21 are the
+ * InterruptFrame's fields, 22-25 cr0, cr2, cr3, cr4: a set bit is a field that
+ * differs from the stop record the kernel reported before; no callstack follows.
+ */
+export const COMPACT_STOP_FIELDS = [...INTERRUPT_FRAME_FIELDS, 'cr0', 'cr2', 'cr3', 'cr4'] as const;
+export type CompactStopField = (typeof COMPACT_STOP_FIELDS)[number];
+export const COMPACT_STOP_MIN_SIZE = 4 + INSTRUCTION_BYTES;
+export const COMPACT_STOP_MAX_SIZE = COMPACT_STOP_MIN_SIZE + 8 * COMPACT_STOP_FIELDS.length;
 
 /** HwBreakpoint stop (0x52): u8 slot, u64 dr6, StopRecord. */
 export const HW_BREAKPOINT_STOP_SIZE = 1 + 8 + STOP_RECORD_SIZE;
@@ -266,6 +280,7 @@ export const PACKETS: readonly PacketSpec[] = [
   spec(P.RangeStep, 'RangeStep', 'toKernel', 16, 16, { feature: F.RangeStep }),
   spec(P.ReadContext, 'ReadContext', 'toKernel', 0, 0, { feature: F.FullContext, replyId: P.ReadContextResp }),
   spec(P.Reset, 'Reset', 'toKernel', 0, 0, { feature: F.Reset }),
+  spec(P.TraceStepCompact, 'TraceStepCompact', 'toKernel', 0, 0, { feature: F.CompactStop }),
 
   // kernel -> host, base
   spec(P.Trace, 'Trace', 'toHost', 1, MAX_TRACE_LENGTH),
@@ -300,6 +315,7 @@ export const PACKETS: readonly PacketSpec[] = [
   spec(P.HwBreakpoint, 'HwBreakpoint', 'toHost', HW_BREAKPOINT_STOP_SIZE, HW_BREAKPOINT_STOP_SIZE, {
     feature: F.HwBreakpoints,
   }),
+  spec(P.CompactStop, 'CompactStop', 'toHost', COMPACT_STOP_MIN_SIZE, COMPACT_STOP_MAX_SIZE, { feature: F.CompactStop }),
 ];
 
 const byDirection: Record<Direction, Map<number, PacketSpec>> = { toKernel: new Map(), toHost: new Map() };

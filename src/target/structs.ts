@@ -12,6 +12,8 @@ import {
   CONTEXT_SEGMENTS,
   CONTEXT_SIZE,
   CONTEXT_U64S,
+  COMPACT_STOP_FIELDS,
+  COMPACT_STOP_MIN_SIZE,
   FXSAVE_SIZE,
   FxsaveLayout,
   INSTRUCTION_BYTES,
@@ -21,6 +23,7 @@ import {
   StopRecordLayout,
   frameFieldOffset,
 } from './protocol';
+import type { CompactStopField } from './protocol';
 
 function need(buf: Buffer, offset: number, size: number, what: string): void {
   if (offset < 0 || offset + size > buf.length) {
@@ -73,6 +76,71 @@ export function encodeStopRecord(r: StopRecord): Buffer {
   out.writeBigUInt64LE(BigInt.asUintN(64, r.cr4), L.cr4);
   out.writeUInt16LE(r.callStackSize, L.callStackSize);
   return out;
+}
+
+type CompactChanges = Partial<Record<CompactStopField, bigint>>;
+
+/** A CompactStop body (see protocol.ts): the mask, the changed values in field order, the instruction bytes. */
+export function encodeCompactStop(changed: CompactChanges, instruction: Buffer): Buffer {
+  if (instruction.length > INSTRUCTION_BYTES) {
+    throw new JosgdbError('BAD_ARGUMENT', `CompactStop: instruction holds ${instruction.length} bytes, at most 15`);
+  }
+  let mask = 0;
+  const values: bigint[] = [];
+  COMPACT_STOP_FIELDS.forEach((field, bit) => {
+    const v = changed[field];
+    if (v === undefined) return;
+    mask |= 1 << bit;
+    values.push(v);
+  });
+  const out = Buffer.alloc(4 + 8 * values.length + INSTRUCTION_BYTES);
+  out.writeUInt32LE(mask >>> 0, 0);
+  values.forEach((v, i) => out.writeBigUInt64LE(BigInt.asUintN(64, v), 4 + 8 * i));
+  instruction.copy(out, 4 + 8 * values.length);
+  return out;
+}
+
+export function decodeCompactStop(body: Buffer): { changed: CompactChanges; instruction: Buffer } {
+  need(body, 0, COMPACT_STOP_MIN_SIZE, 'CompactStop');
+  const mask = body.readUInt32LE(0);
+  const changed: CompactChanges = {};
+  let at = 4;
+  COMPACT_STOP_FIELDS.forEach((field, bit) => {
+    if (((mask >>> bit) & 1) === 0) return;
+    need(body, at, 8 + INSTRUCTION_BYTES, 'CompactStop');
+    changed[field] = body.readBigUInt64LE(at);
+    at += 8;
+  });
+  if (mask >>> COMPACT_STOP_FIELDS.length !== 0 || body.length !== at + INSTRUCTION_BYTES) {
+    throw new JosgdbError('PROTOCOL', `CompactStop: mask 0x${mask.toString(16)} does not fit its ${body.length}-byte body`);
+  }
+  return { changed, instruction: Buffer.from(body.subarray(at, at + INSTRUCTION_BYTES)) };
+}
+
+/** The stop record a CompactStop describes: `base` (the record reported before it) with the changes applied; no callstack. */
+export function applyCompactStop(base: StopRecord, changed: CompactChanges, instruction: Buffer): StopRecord {
+  const frame = { ...base.frame };
+  for (const field of INTERRUPT_FRAME_FIELDS) {
+    const v = changed[field];
+    if (v !== undefined) frame[field] = v;
+  }
+  return {
+    frame,
+    instruction: Buffer.from(instruction),
+    cr0: changed.cr0 ?? base.cr0,
+    cr2: changed.cr2 ?? base.cr2,
+    cr3: changed.cr3 ?? base.cr3,
+    cr4: changed.cr4 ?? base.cr4,
+    callStackSize: 0,
+  };
+}
+
+/** What changed from `base` to `next`, as a kernel with compact-stop would send it (test doubles). */
+export function compactStopChanges(base: StopRecord, next: StopRecord): CompactChanges {
+  const changed: CompactChanges = {};
+  for (const field of INTERRUPT_FRAME_FIELDS) if (next.frame[field] !== base.frame[field]) changed[field] = next.frame[field];
+  for (const field of ['cr0', 'cr2', 'cr3', 'cr4'] as const) if (next[field] !== base[field]) changed[field] = next[field];
+  return changed;
 }
 
 const OFF = {

@@ -7,7 +7,8 @@ enum {
     P_TRACESTEP = 8, P_PAGETABLE = 9, P_ASSERT = 10, P_RDMSR = 11, P_UD = 12, P_UPDATEBP = 13,
     P_CALLSTACK = 14, P_SINGLESTEP = 15, P_PF = 16, P_CPUID = 17, P_MEMMAP = 18, P_HIVEDUMP = 19,
     X_WRITEREGS = 0x40, X_BREAKIN = 0x41, X_SAFEREAD = 0x42, X_SAFEWRITE = 0x43, X_HWBP = 0x44,
-    X_RANGESTEP = 0x45, X_READCTX = 0x46, X_RESET = 0x47, X_EXCEPTION = 0x50, X_HWSTOP = 0x52,
+    X_RANGESTEP = 0x45, X_READCTX = 0x46, X_RESET = 0x47, X_TRACESTEP_COMPACT = 0x48,
+    X_EXCEPTION = 0x50, X_HWSTOP = 0x52, X_COMPACTSTOP = 0x53,
 };
 #define RESP 0x800
 #define TF (1ull << 8)
@@ -25,6 +26,10 @@ int g_guard_vector;
 uint64_t g_guard_cr2;
 static int g_in_debugger;
 static uint8_t g_buf[65536 + 16];
+/* compact-stop: the last stop record sent, which a CompactStop is relative to */
+static stop_record_t g_last_record;
+static int g_have_last_record;
+static int g_compact_next; /* the stop after this TraceStepCompact is sent compact */
 
 /* ------------------------------------------------------------------ low level */
 static inline uint64_t read_dr(int n) {
@@ -561,6 +566,10 @@ static int normal_loop(interrupt_frame_t *f) {
             break;
         }
         case X_READCTX: read_body(0, 0, len); send_context(); break;
+        case X_TRACESTEP_COMPACT:
+            read_body(0, 0, len);
+            if (f) { g_compact_next = 1; return RM_STEP; }
+            break;
         case X_RESET:
             read_body(0, 0, len);
             trace("debugger", "reset");
@@ -572,6 +581,25 @@ static int normal_loop(interrupt_frame_t *f) {
     }
 }
 
+/* CompactStop: a mask of the fields (22 frame fields, cr0, cr2, cr3, cr4) that differ
+ * from the last record sent, their values in field order, the instruction bytes. */
+static void send_compact_stop(const stop_record_t *r) {
+    uint8_t body[4 + 26 * 8 + 15];
+    uint64_t now[26], was[26];
+    memcpy(now, &r->frame, 176); memcpy(was, &g_last_record.frame, 176);
+    now[22] = r->cr0; now[23] = r->cr2; now[24] = r->cr3; now[25] = r->cr4;
+    was[22] = g_last_record.cr0; was[23] = g_last_record.cr2; was[24] = g_last_record.cr3; was[25] = g_last_record.cr4;
+    uint32_t mask = 0, n = 4;
+    for (int i = 0; i < 26; i++) {
+        if (now[i] == was[i]) continue;
+        mask |= 1u << i;
+        memcpy(body + n, &now[i], 8); n += 8;
+    }
+    memcpy(body, &mask, 4);
+    memcpy(body + n, r->instruction, 15); n += 15;
+    send_packet(X_COMPACTSTOP, body, n);
+}
+
 /* report a stop, run the command loop, prepare the resume */
 static void normal_stop(interrupt_frame_t *f, uint8_t *fx, uint32_t packet_id, int slot, int callstack) {
     g_frame = f; g_fx = fx; g_in_debugger = 1;
@@ -579,14 +607,19 @@ static void normal_stop(interrupt_frame_t *f, uint8_t *fx, uint32_t packet_id, i
     bp_sync(f->rip);
     stop_record_t r;
     fill_stop(&r, f, 1);
-    if (callstack) r.call_stack_size = collect_callstack(f->rsp);
-    if (packet_id == X_HWSTOP) {
+    int compact = g_compact_next && g_have_last_record && packet_id == P_BREAKPOINT;
+    g_compact_next = 0;
+    if (callstack && !compact) r.call_stack_size = collect_callstack(f->rsp);
+    if (compact) {
+        send_compact_stop(&r);
+    } else if (packet_id == X_HWSTOP) {
         struct { uint8_t slot; uint64_t dr6; } __attribute__((packed)) hw = {(uint8_t)slot, g_stop_dr6};
         send_packet2(X_HWSTOP, &hw, 9, &r, sizeof(r));
     } else {
         send_packet(packet_id, &r, sizeof(r));
     }
     if (r.call_stack_size) send_packet(P_CALLSTACK, g_callstack, r.call_stack_size * 8u);
+    g_last_record = r; g_have_last_record = 1;
     int mode = normal_loop(f);
     resume(f, mode);
     g_frame = 0; g_fx = 0; g_in_debugger = 0;
@@ -716,7 +749,7 @@ void debugger_wait_for_connection(void) {
     o = json_add(js, o, cap, " }");
     if (!g_compat)
         o = json_add(js, o, cap, ", \"features\" : [ \"write-registers\", \"break-in\", \"safe-memory\", \"hw-breakpoints\", "
-                                 "\"range-step\", \"full-context\", \"reset\", \"all-exceptions\" ]");
+                                 "\"range-step\", \"full-context\", \"reset\", \"all-exceptions\", \"compact-stop\" ]");
     o = json_add(js, o, cap, " }");
     send_packet(P_KCI, js, (uint32_t)o);
     g_connected = 1;

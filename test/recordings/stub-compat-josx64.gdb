@@ -1,6 +1,6 @@
 info registers rip
 x/16xb $pc
-break *0x1de15740
+break *0x1de15900
 continue
 stepi
 info registers rip

@@ -8,7 +8,7 @@ import fc from 'fast-check';
 import { buildAssertBody } from '../codec';
 import { buildConnectionInfoBody, parseKernelInfo } from '../info';
 import type { InterruptFrame, KernelMessage, KernelRequest, StopRecord } from '../messages';
-import { ALL_FEATURES, INTERRUPT_FRAME_FIELDS, MAX_TRACE_LENGTH } from '../protocol';
+import { ALL_FEATURES, COMPACT_STOP_FIELDS, INTERRUPT_FRAME_FIELDS, MAX_TRACE_LENGTH } from '../protocol';
 import type { StopKind } from '../protocol';
 
 export const u64 = (): fc.Arbitrary<bigint> => fc.bigInt({ min: 0n, max: (1n << 64n) - 1n });
@@ -94,6 +94,9 @@ export const kernelMessage = (): fc.Arbitrary<KernelMessage> =>
     fc.record({ status: fc.integer({ min: 0, max: 3 }), count: u32() }).map((r): KernelMessage => ({ kind: 'safeWriteReply', ...r })),
     u32().map((status): KernelMessage => ({ kind: 'hwBreakpointReply', status })),
     fc
+      .record({ changes: fc.array(fc.tuple(fc.constantFrom(...COMPACT_STOP_FIELDS), u64()), { maxLength: 30 }), instruction: bytes(15, 15) })
+      .map(({ changes, instruction }): KernelMessage => ({ kind: 'compactStop', changed: Object.fromEntries(changes), instruction })),
+    fc
       .record({
         seg: fc.array(fc.integer({ min: 0, max: 0xffff }), { minLength: 6, maxLength: 6 }),
         wide: fc.array(u64(), { minLength: 9, maxLength: 9 }),
@@ -121,6 +124,7 @@ export const kernelRequest = (): fc.Arbitrary<KernelRequest> =>
       { kind: 'breakIn' },
       { kind: 'readContext' },
       { kind: 'reset' },
+      { kind: 'traceStepCompact' },
     ),
     fc.record({ address: u64(), length: u32() }).map((r): KernelRequest => ({ kind: 'readMemory', ...r })),
     fc.record({ address: u64(), data: bytes(0, 200) }).map((r): KernelRequest => ({ kind: 'writeMemory', ...r })),

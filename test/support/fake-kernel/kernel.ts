@@ -18,11 +18,12 @@ import { Mnemonic } from 'iced-x86';
 import { ByteWriter, isCanonical } from '../../../src/common/bytes';
 import { Access, GPRS, Gpr, Machine, StepResult, TF } from './machine';
 import { CODE, CODE_BASE, CODE_END, IMAGE_BASE, STACK_TOP, SYMBOLS, sym } from './program';
-import { CONTEXT_SIZE, FRAME_FIELDS, FRAME_SIZE, Frame, Id, RESPONSE, decodeFrame, encodeStopRecord, packet } from './wire';
+import { CONTEXT_SIZE, FRAME_FIELDS, FRAME_SIZE, Frame, Id, RESPONSE, decodeFrame, encodeCompactStop, encodeStopRecord, packet } from './wire';
 
 export type FlawNumber = 1 | 2 | 3 | 4 | 5 | 6 | 7;
 export const ALL_FEATURES = [
   'write-registers', 'break-in', 'safe-memory', 'hw-breakpoints', 'range-step', 'full-context', 'reset', 'all-exceptions',
+  'compact-stop',
 ] as const;
 export type Feature = (typeof ALL_FEATURES)[number];
 
@@ -94,7 +95,12 @@ const EXTENSION_FEATURE: Record<number, Feature> = {
   [Id.RangeStep]: 'range-step',
   [Id.ReadContext]: 'full-context',
   [Id.Reset]: 'reset',
+  [Id.TraceStepCompact]: 'compact-stop',
 };
+/** Stop packets and where their stop record starts (HwBreakpoint puts slot and dr6 first). */
+const STOP_RECORD_AT: ReadonlyMap<number, number> = new Map([
+  [Id.Breakpoint, 0], [Id.GPF, 0], [Id.UD, 0], [Id.PF, 0], [Id.Exception, 0], [Id.BreakIn + RESPONSE, 0], [Id.HwBreakpoint, 9],
+]);
 
 const FIRMWARE_TEXT =
   '\x1b[2J\x1b[01;01H\x1b[=3h\x1b[2J\x1b[01;01H\x1b[2J\x1b[01;01H\x1b[=3h\x1b[2J\x1b[01;01H' +
@@ -122,6 +128,9 @@ export class FakeKernel extends EventEmitter {
   /** Symbol name -> address of the built-in program (functions, loop labels, globals). */
   readonly symbols: Readonly<Record<string, bigint>> = SYMBOLS;
   readonly features: readonly string[];
+  /** compact-stop: the last stop record sent, and whether the next stop is to be sent compact. */
+  private lastRecord: Buffer | null = null;
+  private compactNext = false;
   readonly events: FakeEvent[] = [];
   /** TCP port of the QEMU-like server (after listen()). */
   port = 0;
@@ -497,7 +506,30 @@ export class FakeKernel extends EventEmitter {
     this.stopWith(stop, packets);
   }
 
-  private stopWith(partial: Partial<Stop>, packets: Buffer[]): void {
+  /**
+   * compact-stop: a stop after TraceStepCompact that would be a Breakpoint goes
+   * out as a CompactStop relative to the last stop record sent, without its
+   * callstack. Every stop record sent becomes the next one's base.
+   */
+  private compactIfAsked(packets: Buffer[]): Buffer[] {
+    const compact = this.compactNext;
+    this.compactNext = false;
+    const first = packets[0];
+    if (compact && this.lastRecord && first && first.readUInt32LE(0) === Id.Breakpoint) {
+      const record = first.subarray(8, 8 + 225);
+      const out = packet(Id.CompactStop, encodeCompactStop(this.lastRecord, record));
+      this.lastRecord = Buffer.from(record);
+      return [out];
+    }
+    for (const p of packets) {
+      const at = STOP_RECORD_AT.get(p.readUInt32LE(0));
+      if (at !== undefined) this.lastRecord = Buffer.from(p.subarray(8 + at, 8 + at + 225));
+    }
+    return packets;
+  }
+
+  private stopWith(partial: Partial<Stop>, wanted: Buffer[]): void {
+    const packets = this.compactIfAsked(wanted);
     this.stop = {
       kind: 'frame', vector: 0, errorCode: 0n, hitSlot: null, hitAddr: null, hitTransient: false, fault: null, wedge: null,
       ...partial,
@@ -932,6 +964,9 @@ export class FakeKernel extends EventEmitter {
         return this.sendPacket(id + RESPONSE, this.contextRecord());
       case Id.Reset:
         return this.reboot();
+      case Id.TraceStepCompact:
+        this.compactNext = true;
+        return this.resume('trace');
     }
   }
 
@@ -964,7 +999,7 @@ export class FakeKernel extends EventEmitter {
     this.m = Machine.boot();
     Object.assign(this, {
       phase: 'booting', stop: null, bps: [], transient: null, lastRt: null, range: null, hw: [null, null, null, null],
-      input: Buffer.alloc(0), matchPos: 0, pendingSkipTrap: false, connectedAt: Date.now(),
+      input: Buffer.alloc(0), matchPos: 0, pendingSkipTrap: false, connectedAt: Date.now(), lastRecord: null, compactNext: false,
     });
     setImmediate(() => {
       if (this.client && this.phase === 'booting') this.emitBootNoise();

@@ -35,8 +35,10 @@ export const Id = {
   RangeStep: 0x45,
   ReadContext: 0x46,
   Reset: 0x47,
+  TraceStepCompact: 0x48,
   Exception: 0x50,
   HwBreakpoint: 0x52,
+  CompactStop: 0x53,
 } as const;
 
 export const RESPONSE = 0x800;
@@ -88,4 +90,19 @@ export function encodeStopRecord(f: Frame, instruction: Buffer, cr: ControlRegs,
     .u64(cr.cr4)
     .u16(callStackSize)
     .toBuffer();
+}
+
+/** The 26 u64 fields a CompactStop compares: the frame's 22, then cr0, cr2, cr3, cr4 (byte offsets in a stop record). */
+const COMPACT_FIELD_OFFSETS = [...Array.from({ length: 22 }, (_, i) => i * 8), 191, 199, 207, 215];
+
+/** CompactStop body: mask of the fields of `record` that differ from `base` (both 225-byte stop records), their values, the instruction bytes. */
+export function encodeCompactStop(base: Buffer, record: Buffer): Buffer {
+  let mask = 0;
+  const values = new ByteWriter();
+  COMPACT_FIELD_OFFSETS.forEach((at, bit) => {
+    if (record.subarray(at, at + 8).equals(base.subarray(at, at + 8))) return;
+    mask |= 1 << bit;
+    values.bytes(record.subarray(at, at + 8));
+  });
+  return new ByteWriter().u32(mask >>> 0).bytes(values.toBuffer()).bytes(record.subarray(176, 191)).toBuffer();
 }
