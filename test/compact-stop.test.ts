@@ -1,10 +1,11 @@
 /**
  * The compact-stop extension end to end: real gdb -> josgdb -> the josx64 test
  * double with every extension. Each stepi travels as TraceStepCompact and comes
- * back as a CompactStop (only the fields that changed); the registers gdb then
- * shows must be the machine's own, step after step, across calls, pushes and a
- * register gdb wrote in between (the kernel diffs against the record it last
- * sent, josgdb against the record it last received).
+ * back as a CompactStop (only the fields that changed, and the stack right below
+ * rsp); the registers and stack gdb then shows must be the machine's own, step
+ * after step, across calls, pushes and a register gdb wrote in between (the
+ * kernel diffs against the record it last sent, josgdb against the record it
+ * last received).
  */
 import { FakeKernel, ALL_FEATURES, sym } from './support/fake-kernel';
 import { bridgeTo } from './support/bridge-harness';
@@ -55,6 +56,12 @@ describe('compact-stop: stepi against the josx64 double with every extension', (
       step,
       eflags: hex(truth.rflags & ~0x100n),
     });
+    // The stack around rsp as gdb reads it: the part below rsp came with the CompactStop.
+    const from = truth.rsp - 32n;
+    const x = (await gdb.cli(`x/48xb ${hex(from)}`)).output;
+    const shownBytes = [...x.matchAll(/\b0x([0-9a-f]{2})\b/g)].map((m) => m[1]!);
+    const memory = [...kernel.readMemoryDirect(from, 48)].map((b) => b.toString(16).padStart(2, '0'));
+    expect({ step, stack: shownBytes.join(' ') }).toEqual({ step, stack: memory.join(' ') });
   }
 
   it('shows the machine registers after every compact step, through calls and a register gdb wrote', async () => {

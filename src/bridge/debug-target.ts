@@ -23,6 +23,8 @@ export type TargetStop =
       kind: 'breakpoint' | 'gpf' | 'ud' | 'pf' | 'exception' | 'breakIn';
       record: StopRecordView;
       callstack: bigint[];
+      /** The stack bytes right below rsp as they were at the stop, [rsp - length, rsp), when the target sent them. */
+      stackBelow?: Buffer;
     }
   | { kind: 'hwBreakpoint'; record: StopRecordView; callstack: bigint[]; slot: number; dr6: bigint }
   | { kind: 'assert'; cond: string; file: string; line: number };

@@ -31,7 +31,7 @@ function toTargetStop(ev: StopEvent): TargetStop {
   if (ev.kind === 'hwBreakpoint') {
     return { kind: 'hwBreakpoint', record, callstack: ev.callstack, slot: ev.slot ?? 0, dr6: ev.dr6 ?? 0n };
   }
-  return { kind: ev.kind, record, callstack: ev.callstack };
+  return { kind: ev.kind, record, callstack: ev.callstack, ...(ev.stackBelow ? { stackBelow: ev.stackBelow } : {}) };
 }
 
 const HW_KIND = { execute: HwBreakpointKind.Execute, write: HwBreakpointKind.Write, access: HwBreakpointKind.ReadWrite } as const;

@@ -55,6 +55,32 @@ describe('TargetMemory', () => {
     expect(calls.walks).toBe(1); // a new stop without that evidence checks the page again
   });
 
+  it('serves a line across the stack the stop carried below rsp and the bytes kept from the last stop, fetching only the gap', async () => {
+    const stack = Buffer.from(Array.from({ length: 0x3000 }, (_, i) => i & 0xff));
+    const { port, calls } = fakePort(base, stack);
+    const mem = new TargetMemory(port, () => []);
+    const rsp = base + 0x1028n;
+    mem.newStop({ rsp });
+    await mem.read(rsp, 0x18); // cached: [rsp, rsp + 0x18), up to the end of rsp's line
+    calls.reads.length = 0;
+    // The next stop: a push moved rsp down 8 and wrote there; the trap's bytes below it came with the stop.
+    const newRsp = rsp - 8n;
+    stack.writeBigUInt64LE(0x1122334455667788n, Number(newRsp - base));
+    const below = Buffer.from(stack.subarray(Number(base + 0x1000n - base), Number(newRsp - base)));
+    mem.newStop({
+      rsp: newRsp,
+      carry: { keepFrom: rsp, keepTo: rsp + 0x100n, written: { ranges: [{ address: newRsp, length: 8 }] } },
+      stackBelow: { address: base + 0x1000n, bytes: below },
+    });
+    const line = await mem.read(base + 0x1000n, 0x40);
+    expect(line.equals(stack.subarray(0x1000, 0x1040))).toBe(true);
+    // below the new rsp from the stop, [old rsp, line end) kept: only the pushed quadword goes to the target
+    expect(calls.reads).toEqual([[newRsp, 8]]);
+    calls.reads.length = 0;
+    expect((await mem.read(base + 0x1000n, 0x40)).equals(line)).toBe(true);
+    expect(calls.reads).toEqual([]);
+  });
+
   it('takes the pages the kernel read for the stop as mapped, and walks the others', async () => {
     const { port, calls } = fakePort(base, Buffer.from(image));
     const mem = new TargetMemory(port, () => []);

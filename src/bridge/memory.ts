@@ -87,6 +87,8 @@ export interface NewStop {
   mapped?: readonly MappedRange[];
   carry?: StackCarry;
   rsp?: bigint;
+  /** Stack bytes the stop itself carried (compact-stop: the part of rsp's line below rsp, where the trap frame is). */
+  stackBelow?: { address: bigint; bytes: Buffer };
 }
 
 /** Where reads count as stack reads for read-ahead: from just below rsp to 64 KiB above. */
@@ -136,7 +138,8 @@ export class TargetMemory {
    * already carries (`code`: the instruction bytes at rip) and with the stack bytes
    * that survive a single step (`carry`), and the page presence with what the
    * kernel itself just read (`mapped`, and the code), so that no TraversePageTable
-   * is spent on pages known to be there. `rsp` marks the stack for read-ahead.
+   * is spent on pages known to be there. `rsp` marks the stack for read-ahead;
+   * `stackBelow` is stack the stop message carried.
    */
   newStop(stop: NewStop = {}): void {
     this.cache = stop.carry ? carriedRanges(this.cache, stop.carry) : [];
@@ -144,10 +147,10 @@ export class TargetMemory {
     this.stackTop = stop.rsp;
     this.stackMisses = 0;
     const mapped = [...(stop.mapped ?? [])];
-    const code = stop.code;
-    if (code && code.bytes.length > 0) {
-      this.cache.push({ start: code.address, data: Buffer.from(code.bytes) });
-      mapped.push({ address: code.address, length: code.bytes.length });
+    for (const known of [stop.code, stop.stackBelow]) {
+      if (!known || known.bytes.length === 0) continue;
+      this.cache.push({ start: known.address, data: Buffer.from(known.bytes) });
+      mapped.push({ address: known.address, length: known.bytes.length });
     }
     for (const range of mapped) {
       if (range.length <= 0 || !isCanonical(range.address)) continue;
@@ -249,23 +252,48 @@ export class TargetMemory {
         return local;
       }
     }
-    // Only the part the cache lacks goes to the link: gdb's 64-byte stack reads after
-    // a step often differ from what was kept by the bytes below the new rsp.
+    // Only the part the cache lacks goes to the link, in one request from its first
+    // missing byte to its last: gdb's 64-byte stack reads after a step often differ
+    // from what was kept only by the bytes a push or the trap wrote around rsp.
     const end = address + BigInt(length);
-    const tail = this.cache.find((r) => r.start > address && r.start < end && r.start + BigInt(r.data.length) >= end);
-    if (tail) {
-      const head = await this.fetch(address, Number(tail.start - address));
-      if (head.length < Number(tail.start - address)) return head;
-      return Buffer.concat([head, tail.data.subarray(0, Number(end - tail.start))]);
+    const pieces = this.cachedPieces(address, end);
+    const missing = pieces.filter((p) => !p.data);
+    if (missing.length === pieces.length) {
+      const data = await this.fetch(address, this.readAhead(address, length));
+      return data.subarray(0, length);
     }
-    const front = this.cache.find((r) => r.start <= address && r.start + BigInt(r.data.length) > address && r.start + BigInt(r.data.length) < end);
-    if (front) {
-      const frontEnd = front.start + BigInt(front.data.length);
-      const rest = await this.fetch(frontEnd, Number(end - frontEnd));
-      return Buffer.concat([front.data.subarray(Number(address - front.start)), rest]);
+    const gapStart = missing[0]!.start;
+    const gapEnd = missing[missing.length - 1]!.end;
+    const fetched = await this.fetch(gapStart, Number(gapEnd - gapStart));
+    const before = pieces.filter((p) => p.end <= gapStart).map((p) => p.data!);
+    // A short read ends the result where the target stopped answering.
+    if (fetched.length < Number(gapEnd - gapStart)) return Buffer.concat([...before, fetched]);
+    const after = pieces.filter((p) => p.start >= gapEnd).map((p) => p.data!);
+    return Buffer.concat([...before, fetched, ...after]);
+  }
+
+  /** [address, end) as consecutive pieces, each either cached bytes or a gap (no data). */
+  private cachedPieces(address: bigint, end: bigint): { start: bigint; end: bigint; data?: Buffer }[] {
+    const pieces: { start: bigint; end: bigint; data?: Buffer }[] = [];
+    let at = address;
+    while (at < end) {
+      const range = this.cache.find((r) => r.start <= at && at < r.start + BigInt(r.data.length));
+      if (range) {
+        const rangeEnd = range.start + BigInt(range.data.length);
+        const stop = rangeEnd < end ? rangeEnd : end;
+        pieces.push({ start: at, end: stop, data: range.data.subarray(Number(at - range.start), Number(stop - range.start)) });
+        at = stop;
+        continue;
+      }
+      // A gap runs to the next cached byte.
+      let next = end;
+      for (const r of this.cache) if (r.start > at && r.start < next) next = r.start;
+      const last = pieces[pieces.length - 1];
+      if (last && !last.data) last.end = next;
+      else pieces.push({ start: at, end: next });
+      at = next;
     }
-    const data = await this.fetch(address, this.readAhead(address, length));
-    return data.subarray(0, length);
+    return pieces;
   }
 
   /**
@@ -301,16 +329,11 @@ export class TargetMemory {
     return data;
   }
 
+  /** The bytes when the cache holds all of them, in one range or in adjacent ones. */
   private fromCache(address: bigint, length: number): Buffer | undefined {
-    const end = address + BigInt(length);
-    for (const range of this.cache) {
-      const rangeEnd = range.start + BigInt(range.data.length);
-      if (range.start <= address && end <= rangeEnd) {
-        const offset = Number(address - range.start);
-        return range.data.subarray(offset, offset + length);
-      }
-    }
-    return undefined;
+    const pieces = this.cachedPieces(address, address + BigInt(length));
+    if (pieces.length === 0 || pieces.some((p) => !p.data)) return length === 0 ? Buffer.alloc(0) : undefined;
+    return pieces.length === 1 ? pieces[0]!.data! : Buffer.concat(pieces.map((p) => p.data!));
   }
 
   private async isPresent(address: bigint): Promise<boolean> {

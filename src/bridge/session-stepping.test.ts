@@ -181,8 +181,8 @@ describe('Session stepping', () => {
     const after = await session.readMemory(RSP, 64);
     expect(after.equals(target.stack.subarray(0x800, 0x840))).toBe(true);
     expect(after[8]).toBe(0x10);
-    // only the written quadword's side of the line is read again: [rsp, rsp+16)
-    expect(target.calls).toEqual(['read 800 16']);
+    // only the written quadword is read again: [rsp+8, rsp+16)
+    expect(target.calls).toEqual(['read 808 8']);
   });
 
   it('never keeps bytes below the new rsp (the trap frame lives there), nor anything after an instruction it cannot bound', async () => {

@@ -149,6 +149,9 @@ export class Session {
     await this.target.writeRegisters(result.frame);
     record.frame = result.frame;
     this.registerCache = undefined;
+    // The kernel keeps the stopped context in its trap frame, on the stack below rsp:
+    // bytes read there before the write are stale now.
+    this.memory.invalidate();
   }
 
   // ------------------------------------------------------------------- memory
@@ -464,6 +467,9 @@ export class Session {
         mapped: stackReadByKernel(stop),
         carry,
         rsp: stop.record.frame.rsp,
+        ...('stackBelow' in stop && stop.stackBelow?.length
+          ? { stackBelow: { address: stop.record.frame.rsp - BigInt(stop.stackBelow.length), bytes: stop.stackBelow } }
+          : {}),
       });
     }
     if (stop.kind !== 'breakpoint' || stop.record.vector !== 1) this.stoppedByOwnStep = false;

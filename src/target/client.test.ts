@@ -331,17 +331,19 @@ describe('extensions', () => {
     const instruction = Buffer.from('c3' + '00'.repeat(14), 'hex');
     const first = client.next('stop');
     await client.resume('traceStep');
-    kernel.send({ kind: 'compactStop', changed: { handlerId: 1n, rip: base.frame.rip + 4n, rsp: base.frame.rsp - 0x28n }, instruction });
+    const stackBelow = Buffer.from('0102030405060708', 'hex');
+    kernel.send({ kind: 'compactStop', changed: { handlerId: 1n, rip: base.frame.rip + 4n, rsp: base.frame.rsp - 0x28n }, instruction, stackBelow });
     const one = await first;
     expect(one).toEqual({
       kind: 'breakpoint',
       record: { ...base, frame: { ...base.frame, handlerId: 1n, rip: base.frame.rip + 4n, rsp: base.frame.rsp - 0x28n }, instruction, callStackSize: 0 },
       callstack: [],
+      stackBelow,
     });
     // The next one is relative to the record just rebuilt.
     const second = client.next('stop');
     await client.resume('traceStep');
-    kernel.send({ kind: 'compactStop', changed: { rax: 7n, cr2: 0x1000n }, instruction });
+    kernel.send({ kind: 'compactStop', changed: { rax: 7n, cr2: 0x1000n }, instruction, stackBelow: Buffer.alloc(0) });
     const two = await second;
     expect(two.record.frame).toEqual({ ...one.record.frame, rax: 7n });
     expect(two.record.cr2).toBe(0x1000n);
@@ -355,7 +357,7 @@ describe('extensions', () => {
     const info = parseKernelInfo(buildConnectionInfoBody({ imageBase: 0x140000000n, entryPoint: 0x140001160n, features: ['compact-stop'] }));
     await client.connect({ attach: true, info, state: 'stopped', lastStop: { kind: 'breakpoint', record: makeStopRecord(), callstack: [] } });
     await client.resume('traceStep');
-    kernel.send({ kind: 'compactStop', changed: { rip: 1n }, instruction: Buffer.alloc(15) });
+    kernel.send({ kind: 'compactStop', changed: { rip: 1n }, instruction: Buffer.alloc(15), stackBelow: Buffer.alloc(0) });
     await sleep(30);
     expect(client.state).toBe('running');
     const stop = client.next('stop');

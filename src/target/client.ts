@@ -66,6 +66,8 @@ export interface StopEvent {
   /** hwBreakpoint only: which DR0-DR3 fired, and DR6. */
   slot?: number;
   dr6?: bigint;
+  /** compact-stop only: the stack bytes right below rsp as they were at the stop, [rsp - length, rsp). */
+  stackBelow?: Buffer;
 }
 
 export interface AssertEvent {
@@ -426,7 +428,7 @@ export class KernelClient extends TypedEmitter<KernelClientEvents> {
           });
           break;
         case 'compactStop':
-          this.onCompactStop(ev.changed, ev.instruction);
+          this.onCompactStop(ev);
           break;
         case 'callstack':
           if (this.pendingStop) {
@@ -507,7 +509,7 @@ export class KernelClient extends TypedEmitter<KernelClientEvents> {
     this.deliverStop(ev);
   }
 
-  private onCompactStop(changed: Extract<KernelEvent, { kind: 'compactStop' }>['changed'], instruction: Buffer): void {
+  private onCompactStop({ changed, instruction, stackBelow }: Extract<KernelEvent, { kind: 'compactStop' }>): void {
     const base = this.compactBase;
     this.compactBase = undefined;
     if (!base) {
@@ -515,7 +517,7 @@ export class KernelClient extends TypedEmitter<KernelClientEvents> {
       this.log.warn('a CompactStop without a TraceStepCompact before it: ignored');
       return;
     }
-    this.onStop({ kind: 'breakpoint', record: applyCompactStop(base, changed, instruction), callstack: [] });
+    this.onStop({ kind: 'breakpoint', record: applyCompactStop(base, changed, instruction), callstack: [], stackBelow });
   }
 
   private finishStop(): void {

@@ -437,7 +437,7 @@ export function encodeKernelMessage(msg: KernelMessage): Buffer {
       return packet(STOP_KIND_IDS[msg.stopKind], record);
     }
     case 'compactStop':
-      return packet(P.CompactStop, encodeCompactStop(msg.changed, msg.instruction));
+      return packet(P.CompactStop, encodeCompactStop(msg.changed, msg.instruction, msg.stackBelow));
     case 'callstack':
       return packet(P.BreakpointCallstack, u64s(...msg.addresses));
     case 'assert':

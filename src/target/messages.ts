@@ -103,7 +103,7 @@ export type KernelMessage =
   | { kind: 'connectionInfo'; info: KernelInfo }
   | { kind: 'stop'; stopKind: StopKind; record: StopRecord; slot?: number; dr6?: bigint }
   /** The stop after a TraceStepCompact: what changed since the stop record before it (the client fills in the rest). */
-  | { kind: 'compactStop'; changed: Partial<Record<CompactStopField, bigint>>; instruction: Buffer }
+  | { kind: 'compactStop'; changed: Partial<Record<CompactStopField, bigint>>; instruction: Buffer; stackBelow: Buffer }
   | { kind: 'callstack'; addresses: bigint[] }
   | { kind: 'assert'; cond: string; file: string; line: number; raw: string }
   | { kind: 'memory'; data: Buffer }

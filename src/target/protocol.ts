@@ -149,14 +149,17 @@ export const STOP_RECORD_SIZE = 225;
 
 /**
  * CompactStop (0x53), the stop after a TraceStepCompact: u32 mask, then a u64
- * for each set bit, in bit order, then u8 instruction[15]. Bits 0-21 are the
- * InterruptFrame's fields, 22-25 cr0, cr2, cr3, cr4: a set bit is a field that
- * differs from the stop record the kernel reported before; no callstack follows.
+ * for each set bit, in bit order, then u8 instruction[15], then u8 count and
+ * `count` bytes of the stack right below rsp ([rsp - count, rsp), at most 64).
+ * Bits 0-21 are the InterruptFrame's fields, 22-25 cr0, cr2, cr3, cr4: a set bit
+ * is a field that differs from the stop record the kernel reported before; no
+ * callstack follows.
  */
 export const COMPACT_STOP_FIELDS = [...INTERRUPT_FRAME_FIELDS, 'cr0', 'cr2', 'cr3', 'cr4'] as const;
 export type CompactStopField = (typeof COMPACT_STOP_FIELDS)[number];
-export const COMPACT_STOP_MIN_SIZE = 4 + INSTRUCTION_BYTES;
-export const COMPACT_STOP_MAX_SIZE = COMPACT_STOP_MIN_SIZE + 8 * COMPACT_STOP_FIELDS.length;
+export const COMPACT_STOP_MAX_BELOW = 64;
+export const COMPACT_STOP_MIN_SIZE = 4 + INSTRUCTION_BYTES + 1;
+export const COMPACT_STOP_MAX_SIZE = COMPACT_STOP_MIN_SIZE + 8 * COMPACT_STOP_FIELDS.length + COMPACT_STOP_MAX_BELOW;
 
 /** HwBreakpoint stop (0x52): u8 slot, u64 dr6, StopRecord. */
 export const HW_BREAKPOINT_STOP_SIZE = 1 + 8 + STOP_RECORD_SIZE;

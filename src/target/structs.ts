@@ -13,6 +13,7 @@ import {
   CONTEXT_SIZE,
   CONTEXT_U64S,
   COMPACT_STOP_FIELDS,
+  COMPACT_STOP_MAX_BELOW,
   COMPACT_STOP_MIN_SIZE,
   FXSAVE_SIZE,
   FxsaveLayout,
@@ -80,10 +81,13 @@ export function encodeStopRecord(r: StopRecord): Buffer {
 
 type CompactChanges = Partial<Record<CompactStopField, bigint>>;
 
-/** A CompactStop body (see protocol.ts): the mask, the changed values in field order, the instruction bytes. */
-export function encodeCompactStop(changed: CompactChanges, instruction: Buffer): Buffer {
+/** A CompactStop body (see protocol.ts): the mask, the changed values in field order, the instruction bytes, the stack below rsp. */
+export function encodeCompactStop(changed: CompactChanges, instruction: Buffer, stackBelow: Buffer): Buffer {
   if (instruction.length > INSTRUCTION_BYTES) {
     throw new JosgdbError('BAD_ARGUMENT', `CompactStop: instruction holds ${instruction.length} bytes, at most 15`);
+  }
+  if (stackBelow.length > COMPACT_STOP_MAX_BELOW) {
+    throw new JosgdbError('BAD_ARGUMENT', `CompactStop: ${stackBelow.length} stack bytes, at most ${COMPACT_STOP_MAX_BELOW}`);
   }
   let mask = 0;
   const values: bigint[] = [];
@@ -93,28 +97,35 @@ export function encodeCompactStop(changed: CompactChanges, instruction: Buffer):
     mask |= 1 << bit;
     values.push(v);
   });
-  const out = Buffer.alloc(4 + 8 * values.length + INSTRUCTION_BYTES);
+  const at = 4 + 8 * values.length;
+  const out = Buffer.alloc(at + INSTRUCTION_BYTES + 1 + stackBelow.length);
   out.writeUInt32LE(mask >>> 0, 0);
   values.forEach((v, i) => out.writeBigUInt64LE(BigInt.asUintN(64, v), 4 + 8 * i));
-  instruction.copy(out, 4 + 8 * values.length);
+  instruction.copy(out, at);
+  out.writeUInt8(stackBelow.length, at + INSTRUCTION_BYTES);
+  stackBelow.copy(out, at + INSTRUCTION_BYTES + 1);
   return out;
 }
 
-export function decodeCompactStop(body: Buffer): { changed: CompactChanges; instruction: Buffer } {
+export function decodeCompactStop(body: Buffer): { changed: CompactChanges; instruction: Buffer; stackBelow: Buffer } {
+  const misfit = (): JosgdbError =>
+    new JosgdbError('PROTOCOL', `CompactStop: mask 0x${body.readUInt32LE(0).toString(16)} does not fit its ${body.length}-byte body`);
   need(body, 0, COMPACT_STOP_MIN_SIZE, 'CompactStop');
   const mask = body.readUInt32LE(0);
+  if (mask >>> COMPACT_STOP_FIELDS.length !== 0) throw misfit();
   const changed: CompactChanges = {};
   let at = 4;
-  COMPACT_STOP_FIELDS.forEach((field, bit) => {
-    if (((mask >>> bit) & 1) === 0) return;
-    need(body, at, 8 + INSTRUCTION_BYTES, 'CompactStop');
+  for (const [bit, field] of COMPACT_STOP_FIELDS.entries()) {
+    if (((mask >>> bit) & 1) === 0) continue;
+    if (at + 8 + INSTRUCTION_BYTES + 1 > body.length) throw misfit();
     changed[field] = body.readBigUInt64LE(at);
     at += 8;
-  });
-  if (mask >>> COMPACT_STOP_FIELDS.length !== 0 || body.length !== at + INSTRUCTION_BYTES) {
-    throw new JosgdbError('PROTOCOL', `CompactStop: mask 0x${mask.toString(16)} does not fit its ${body.length}-byte body`);
   }
-  return { changed, instruction: Buffer.from(body.subarray(at, at + INSTRUCTION_BYTES)) };
+  const instruction = Buffer.from(body.subarray(at, at + INSTRUCTION_BYTES));
+  const below = body.readUInt8(at + INSTRUCTION_BYTES);
+  const stackAt = at + INSTRUCTION_BYTES + 1;
+  if (below > COMPACT_STOP_MAX_BELOW || body.length !== stackAt + below) throw misfit();
+  return { changed, instruction, stackBelow: Buffer.from(body.subarray(stackAt)) };
 }
 
 /** The stop record a CompactStop describes: `base` (the record reported before it) with the changes applied; no callstack. */

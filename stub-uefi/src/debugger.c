@@ -582,9 +582,11 @@ static int normal_loop(interrupt_frame_t *f) {
 }
 
 /* CompactStop: a mask of the fields (22 frame fields, cr0, cr2, cr3, cr4) that differ
- * from the last record sent, their values in field order, the instruction bytes. */
+ * from the last record sent, their values in field order, the instruction bytes, then
+ * the stack below rsp to the start of its 64-byte line (the trap frame is there, and
+ * gdb reads stack memory in 64-byte lines). */
 static void send_compact_stop(const stop_record_t *r) {
-    uint8_t body[4 + 26 * 8 + 15];
+    uint8_t body[4 + 26 * 8 + 15 + 1 + 64];
     uint64_t now[26], was[26];
     memcpy(now, &r->frame, 176); memcpy(was, &g_last_record.frame, 176);
     now[22] = r->cr0; now[23] = r->cr2; now[24] = r->cr3; now[25] = r->cr4;
@@ -597,6 +599,10 @@ static void send_compact_stop(const stop_record_t *r) {
     }
     memcpy(body, &mask, 4);
     memcpy(body + n, r->instruction, 15); n += 15;
+    uint8_t below = (uint8_t)(r->frame.rsp & 63);
+    int st;
+    if (below && guarded_copy(body + n + 1, (void *)(r->frame.rsp - below), below, &st) != below) below = 0;
+    body[n] = below; n += 1 + below;
     send_packet(X_COMPACTSTOP, body, n);
 }
 

@@ -1,9 +1,9 @@
-break *0x1de15900
 break *0x1de15950
+break *0x1de159a0
 continue
 info registers rip
 continue
-x/8xb 0x1de15900
+x/8xb 0x1de15950
 stepi
 stepi
 info registers rip

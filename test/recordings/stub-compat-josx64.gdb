@@ -1,6 +1,6 @@
 info registers rip
 x/16xb $pc
-break *0x1de15900
+break *0x1de15950
 continue
 stepi
 info registers rip

@@ -94,8 +94,12 @@ export const kernelMessage = (): fc.Arbitrary<KernelMessage> =>
     fc.record({ status: fc.integer({ min: 0, max: 3 }), count: u32() }).map((r): KernelMessage => ({ kind: 'safeWriteReply', ...r })),
     u32().map((status): KernelMessage => ({ kind: 'hwBreakpointReply', status })),
     fc
-      .record({ changes: fc.array(fc.tuple(fc.constantFrom(...COMPACT_STOP_FIELDS), u64()), { maxLength: 30 }), instruction: bytes(15, 15) })
-      .map(({ changes, instruction }): KernelMessage => ({ kind: 'compactStop', changed: Object.fromEntries(changes), instruction })),
+      .record({
+        changes: fc.array(fc.tuple(fc.constantFrom(...COMPACT_STOP_FIELDS), u64()), { maxLength: 30 }),
+        instruction: bytes(15, 15),
+        stackBelow: bytes(0, 64),
+      })
+      .map(({ changes, ...rest }): KernelMessage => ({ kind: 'compactStop', changed: Object.fromEntries(changes), ...rest })),
     fc
       .record({
         seg: fc.array(fc.integer({ min: 0, max: 0xffff }), { minLength: 6, maxLength: 6 }),

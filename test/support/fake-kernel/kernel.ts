@@ -517,7 +517,11 @@ export class FakeKernel extends EventEmitter {
     const first = packets[0];
     if (compact && this.lastRecord && first && first.readUInt32LE(0) === Id.Breakpoint) {
       const record = first.subarray(8, 8 + 225);
-      const out = packet(Id.CompactStop, encodeCompactStop(this.lastRecord, record));
+      // The stack below rsp down to the start of its 64-byte line, as stub-uefi sends it.
+      const rsp = this.m.regs.rsp;
+      const below = Number(rsp & 63n);
+      const stack = below > 0 && this.m.isMapped(rsp - BigInt(below)) ? this.m.peek(rsp - BigInt(below), below) : Buffer.alloc(0);
+      const out = packet(Id.CompactStop, encodeCompactStop(this.lastRecord, record, stack));
       this.lastRecord = Buffer.from(record);
       return [out];
     }

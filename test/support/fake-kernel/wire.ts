@@ -95,8 +95,12 @@ export function encodeStopRecord(f: Frame, instruction: Buffer, cr: ControlRegs,
 /** The 26 u64 fields a CompactStop compares: the frame's 22, then cr0, cr2, cr3, cr4 (byte offsets in a stop record). */
 const COMPACT_FIELD_OFFSETS = [...Array.from({ length: 22 }, (_, i) => i * 8), 191, 199, 207, 215];
 
-/** CompactStop body: mask of the fields of `record` that differ from `base` (both 225-byte stop records), their values, the instruction bytes. */
-export function encodeCompactStop(base: Buffer, record: Buffer): Buffer {
+/**
+ * CompactStop body: mask of the fields of `record` that differ from `base` (both
+ * 225-byte stop records), their values, the instruction bytes, then `stackBelow`
+ * (the bytes right below rsp) with its length.
+ */
+export function encodeCompactStop(base: Buffer, record: Buffer, stackBelow: Buffer): Buffer {
   let mask = 0;
   const values = new ByteWriter();
   COMPACT_FIELD_OFFSETS.forEach((at, bit) => {
@@ -104,5 +108,11 @@ export function encodeCompactStop(base: Buffer, record: Buffer): Buffer {
     mask |= 1 << bit;
     values.bytes(record.subarray(at, at + 8));
   });
-  return new ByteWriter().u32(mask >>> 0).bytes(values.toBuffer()).bytes(record.subarray(176, 191)).toBuffer();
+  return new ByteWriter()
+    .u32(mask >>> 0)
+    .bytes(values.toBuffer())
+    .bytes(record.subarray(176, 191))
+    .u8(stackBelow.length)
+    .bytes(stackBelow)
+    .toBuffer();
 }
