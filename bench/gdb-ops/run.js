@@ -22,7 +22,9 @@
  *        [--only stepi-500,...] [--stub DIR] [--write-doc]
  * (`make bench` runs it after the PDB load benchmark). Requires gdb, QEMU and
  * OVMF (make deps) and the stub (make stub). GDBOPS_LOG=FILE writes the bridge's
- * debug log there (what it sent the target, and any failed request).
+ * debug log there (what it sent the target, and any failed request);
+ * GDBOPS_PACKETS=FILE its packet trace of both links, with times (which packets
+ * gdb sends per operation, and how long each exchange takes).
  */
 const { spawn } = require('node:child_process');
 const fs = require('node:fs');
@@ -220,6 +222,7 @@ async function runConfiguration(name, args, modules, stub) {
       handshakeTimeoutMs: 120_000,
       symbols: config.image ? { image: stub.efi, pdb: stub.pdb, cacheDir: path.join(tmp, 'cache') } : { pdb: stub.pdb, cacheDir: path.join(tmp, 'cache') },
       rspTap: rsp.tap,
+      ...(process.env.GDBOPS_PACKETS ? { packetLogPath: process.env.GDBOPS_PACKETS } : {}),
     });
     await bridge.session.waitForStop();
     const base = bridge.session.target.info.imageBase;

@@ -140,6 +140,15 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
   session.onStateChange((state, detail) => {
     if (state === 'disconnected') resolveLost(detail ?? 'target link closed');
   });
+  // Symbols, breakpoints and gdb's view of the image are at the first boot's base; a
+  // firmware that loads the image elsewhere on the next boot makes all of them wrong.
+  const warnIfImageMoved = (again: KernelInfo): void => {
+    if (again.imageBase === info.imageBase) return;
+    log.warn(
+      `the new boot loaded the image at 0x${again.imageBase.toString(16)}, not at 0x${info.imageBase.toString(16)} as before: ` +
+        `symbols and addresses in gdb are for the old base; restart josgdb and gdb for this boot`,
+    );
+  };
   const recovery =
     options.reconnect === false
       ? undefined
@@ -158,6 +167,7 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
             try {
               const again = await client.connect({ handshakeTimeoutMs: options.handshakeTimeoutMs, onNoise: options.onNoise });
               log.info(`target connected again after a reboot, image at 0x${again.imageBase.toString(16)}`);
+              warnIfImageMoved(again);
             } catch (err) {
               log.error(`the rebooted target did not handshake: ${errorMessage(err)}; the session ends: restart the target, then josgdb`);
               target.endSession(`no handshake after the reboot: ${errorMessage(err)}`);
@@ -171,7 +181,10 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
     log.info('the target is rebooting (reset); waiting for it to handshake again');
     client
       .connect({ handshakeTimeoutMs: options.handshakeTimeoutMs, onNoise: options.onNoise })
-      .then((again) => log.info(`target connected again after the reset, image at 0x${again.imageBase.toString(16)}`))
+      .then((again) => {
+        log.info(`target connected again after the reset, image at 0x${again.imageBase.toString(16)}`);
+        warnIfImageMoved(again);
+      })
       .catch((err) => {
         log.error(`the target did not come back after the reset: ${errorMessage(err)}; the session ends: restart the target, then josgdb`);
         target.endSession(`no handshake after the reset: ${errorMessage(err)}`);

@@ -6,7 +6,9 @@
  * did not reboot is attached to without a handshake.
  */
 import { bridgeTo } from '../support/bridge-harness';
+import pino from 'pino';
 import { FakeKernel, sym } from '../support/fake-kernel';
+import { IMAGE_BASE } from '../support/fake-kernel/program';
 import { runGdb } from '../support/gdb';
 import { report, Tally } from './support/figures';
 import { LinkProxy } from './support/link-proxy';
@@ -44,6 +46,39 @@ it.each([false, true])('a reboot while the link is down is found, and the old bo
       tally.check(/Breakpoint 1, 0x0*[0-9a-f]+/.test(output), `a breakpoint in the new boot is hit:\n${output}`);
       await bridge.server.whenDisconnected();
       tally.check(rebooted.strayBreakpointBytes().length === 0, 'no 0xCC left in the new boot');
+    } finally {
+      await bridge.close();
+      await proxy.close();
+      await old.close();
+      await rebooted.close();
+    }
+  });
+});
+
+it('a new boot that loaded the image elsewhere is reported: gdb\'s symbols are for the old base', async () => {
+  await tally.scenario(async () => {
+    const old = await FakeKernel.listen({});
+    const proxy = await LinkProxy.start(old.port);
+    const warnings: string[] = [];
+    const log = pino({ level: 'warn' }, { write: (line: string) => void warnings.push((JSON.parse(line) as { msg: string }).msg) });
+    const bridge = await bridgeTo(proxy.spec, { log });
+    const moved = IMAGE_BASE + 0x200000n;
+    const rebooted = await FakeKernel.listen({ reportedImageBase: moved });
+    try {
+      await bridge.session.waitForStop();
+      proxy.setUpstream(rebooted.port);
+      proxy.cut();
+      tally.faults++;
+      for (let i = 0; i < 200 && !warnings.some((w) => /new boot loaded/.test(w)); i++) await sleep(50);
+      tally.check(
+        warnings.some(
+          (w) =>
+            w ===
+            `the new boot loaded the image at 0x${moved.toString(16)}, not at 0x${IMAGE_BASE.toString(16)} as before: ` +
+              'symbols and addresses in gdb are for the old base; restart josgdb and gdb for this boot',
+        ),
+        `warned: ${warnings.join(' | ')}`,
+      );
     } finally {
       await bridge.close();
       await proxy.close();

@@ -7,6 +7,8 @@ export interface BridgeHarnessOptions {
   stateFile?: string;
   attach?: boolean;
   symbols?: SymbolOptions;
+  /** Where the bridge logs (default: stderr at JOSGDB_TEST_LOG's level, silent without it). */
+  log?: pino.Logger;
 }
 
 export async function bridgeTo(target: string, opts: BridgeHarnessOptions = {}): Promise<RunningBridge> {
@@ -15,7 +17,7 @@ export async function bridgeTo(target: string, opts: BridgeHarnessOptions = {}):
     target,
     listenHost: '127.0.0.1',
     listenPort: 0,
-    log: pino({ level }, pino.destination(2)),
+    log: opts.log ?? pino({ level }, pino.destination(2)),
     handshakeTimeoutMs: 90_000,
     packetLogPath: opts.packetLogPath,
     stateFile: opts.stateFile,

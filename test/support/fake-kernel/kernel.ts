@@ -38,6 +38,8 @@ export interface FakeKernelOptions {
   instructionsPerSlice?: number;
   /** Input arriving this soon after a pre-handshake connect is lost, as to the firmware console (default 0). */
   bootInputDropMs?: number;
+  /** The image base KernelConnectionInfo reports (default: where the code is), as after a firmware loaded the image elsewhere. */
+  reportedImageBase?: bigint;
   /** system_info.memory in KernelConnectionInfo (default 2^53 + 1, to test exact parsing). */
   memory?: bigint;
   /** Emit firmware/trace text to a client that connects before the handshake (default true). */
@@ -369,7 +371,7 @@ export class FakeKernel extends EventEmitter {
     const features = this.features.length ? `, "features" : [ ${this.features.map((f) => `"${f}"`).join(', ')} ]` : '';
     const memory = this.opts.memory ?? 2n ** 53n + 1n;
     const head =
-      `{ "version" : { "major" : 0, "minor" : 1, "patch" : 0 }, "image_info" : { "base" : ${IMAGE_BASE}, ` +
+      `{ "version" : { "major" : 0, "minor" : 1, "patch" : 0 }, "image_info" : { "base" : ${this.opts.reportedImageBase ?? IMAGE_BASE}, ` +
       `"entry_point" : ${sym('efi_main')} }, "system_info" : { "processors" : 1, "memory" : ${memory}, ` +
       `"vendor" : "AuthenticAMD", "hypervisor" : { "id" : "`;
     const tail = `" }, "xsave" : { "size" : 832, "bitmap" : 7 } }${features} }`;
