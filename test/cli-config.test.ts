@@ -146,6 +146,12 @@ test('unrelated JOSGDB_* variables are ignored', () => {
   expect(checkedPath(run, 'gdb')).toBe('/nonexistent/cli-gdb');
 });
 
+test('a JOSGDB_* variable a letter or two from a setting is named, with the one meant, and still ignored', () => {
+  const run = doctor([], { JOSGDB_LLBD: '/nonexistent/env-lldb', JOSGDB_SOAK_STEPS: '10' });
+  expect(run.stderr).toBe('josgdb: JOSGDB_LLBD is not a josgdb setting and is ignored (did you mean "JOSGDB_LLDB"?)\n');
+  expect(checkedPath(run, 'lldb')).not.toBe('/nonexistent/env-lldb');
+});
+
 test('a required option can come from the config file, and the command runs with it', () => {
   writeConfig('josgdb.json', { symbols: { image: STUB_IMAGE, pdb: STUB_PDB, base: '0x6000000', output: 'stub.debug' } });
   const run = josgdb(['symbols']);

@@ -49,6 +49,7 @@ function withSettingsHint(message: string): string {
 export async function main(argv: string[]): Promise<void> {
   const args = hideBin(argv);
   const settings = resolveSettings({ argv: args, env: process.env, cwd: process.cwd(), commands: COMMANDS });
+  for (const notice of settings.notices) process.stderr.write(`josgdb: ${notice}\n`);
   const withCommands = COMMANDS.reduce(
     (y, command) => command.register(y),
     yargs(args)

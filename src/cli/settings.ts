@@ -22,9 +22,30 @@ export interface Settings {
   /** Where each of those values came from: `JOSGDB_TARGET` or the config file's path. */
   sources: Map<string, string>;
   configFile: string | undefined;
+  /** JOSGDB_* variables that look like a misspelt setting (read by nobody): one line each for the user. */
+  notices: string[];
 }
 
-const NO_SETTINGS: Settings = { values: {}, sources: new Map(), configFile: undefined };
+const NO_SETTINGS: Settings = { values: {}, sources: new Map(), configFile: undefined, notices: [] };
+
+/** Variables josgdb reads that are not options. */
+const OTHER_VARIABLES = ['JOSGDB_CONFIG', 'JOSGDB_DEBUG'];
+
+/**
+ * An unknown JOSGDB_* variable is ignored (tests and scripts set their own), but
+ * one a letter or two from a real setting is almost surely a typo that would
+ * otherwise fail silently: say so.
+ */
+function misspeltVariables(env: NodeJS.ProcessEnv, commands: readonly CommandOptions[]): string[] {
+  const known = [...new Set([...commands.flatMap((c) => Object.keys(c.options).map(envVarName)), ...OTHER_VARIABLES])];
+  const notices: string[] = [];
+  for (const name of Object.keys(env).sort()) {
+    if (!name.startsWith('JOSGDB_') || known.includes(name)) continue;
+    const hint = didYouMean(name, known);
+    if (hint) notices.push(`${name} is not a josgdb setting and is ignored${hint}`);
+  }
+  return notices;
+}
 
 /** The command named on the command line and the --config argument, found without yargs (it needs the values first). */
 export function scanCommandLine(argv: readonly string[]): { command?: string; config?: string; help: boolean } {
@@ -118,6 +139,7 @@ export function resolveSettings(input: {
   const command = input.commands.find((c) => c.name === scanned.command);
   // --help, --version and shell completion work whatever the config file holds; so do commands without options (completion).
   if (!command || scanned.help) return NO_SETTINGS;
+  const notices = misspeltVariables(input.env, input.commands);
   const named = scanned.config ?? (input.env.JOSGDB_CONFIG || undefined);
   const configFile = findConfigFile(input.cwd, named);
   const values: Record<string, unknown> = {};
@@ -135,7 +157,7 @@ export function resolveSettings(input: {
     values[option] = valueFromEnv(option, text, spec);
     sources.set(option, name);
   }
-  return { values, sources, configFile };
+  return { values, sources, configFile, notices };
 }
 
 /**
