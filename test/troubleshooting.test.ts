@@ -11,7 +11,9 @@
  *      (`log.warn`, `this.log.error`, `this.ctx.log.warn`). A pino merge
  *      object before the message is skipped.
  *   2. Symbol warnings: the arguments of `warnings.push(...)` in
- *      src/symbols/loader (`josgdb symbols` prints them, `serve` logs them).
+ *      src/symbols/loader (`josgdb symbols` prints them, `serve` logs them),
+ *      and the settings notices of `notices.push(...)` in src/cli (printed on
+ *      stderr before a command runs).
  *   3. Errors that end a command: the message of `new JosgdbError(code, message)`
  *      (or `new Error(message)`) in the files where a command meets its input
  *      and its environment (FRONT_DOOR below), and, anywhere, the message of
@@ -128,7 +130,7 @@ function collectFromCode(): Found[] {
           const message = first && ts.isObjectLiteralExpression(first) ? second : first;
           if (message) add(messageTexts(message), node);
         }
-        if (method === 'push' && on === 'warnings' && rel.startsWith('symbols/loader/')) {
+        if ((method === 'push' && on === 'warnings' && rel.startsWith('symbols/loader/')) || (method === 'push' && on === 'notices' && rel.startsWith('cli/'))) {
           for (const arg of node.arguments) add(messageTexts(arg), node);
         }
       }

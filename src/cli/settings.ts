@@ -41,8 +41,8 @@ function misspeltVariables(env: NodeJS.ProcessEnv, commands: readonly CommandOpt
   const notices: string[] = [];
   for (const name of Object.keys(env).sort()) {
     if (!name.startsWith('JOSGDB_') || known.includes(name)) continue;
-    const hint = didYouMean(name, known);
-    if (hint) notices.push(`${name} is not a josgdb setting and is ignored${hint}`);
+    const meant = closest(name, known);
+    if (meant) notices.push(`${name} is not a josgdb setting and is ignored (did you mean "${meant}"?)`);
   }
   return notices;
 }
@@ -78,9 +78,15 @@ function distance(a: string, b: string): number {
   return row[b.length]!;
 }
 
-function didYouMean(key: string, known: readonly string[]): string {
+/** The known name at most two edits from `key`, the nearest first. */
+function closest(key: string, known: readonly string[]): string | undefined {
   const best = known.map((k) => ({ k, d: distance(key, k) })).sort((x, y) => x.d - y.d)[0];
-  return best && best.d <= 2 ? ` (did you mean "${best.k}"?)` : '';
+  return best && best.d <= 2 ? best.k : undefined;
+}
+
+function didYouMean(key: string, known: readonly string[]): string {
+  const best = closest(key, known);
+  return best ? ` (did you mean "${best}"?)` : '';
 }
 
 /**
