@@ -14,7 +14,7 @@
 import type { Logger } from 'pino';
 import { sleep, withTimeout } from '../common/async';
 import { errorMessage } from '../common/errors';
-import type { Link } from '../link/link';
+import { BaseLink, type Link } from '../link/link';
 import type { AssertEvent, KernelClient, KernelState, StopEvent } from '../target/client';
 import type { KernelTarget } from './kernel-target';
 
@@ -138,33 +138,29 @@ export class LinkRecovery {
 
 /**
  * A reopened link whose incoming bytes are thrown away until the line has been
- * quiet for a while; afterwards it passes everything on (bytes that arrive before
- * anyone listens are kept for the first listener).
+ * quiet for a while; afterwards it passes everything on (BaseLink keeps bytes
+ * that arrive before anyone listens for the first listener).
  */
-class QuietGate implements Link {
-  private readonly dataCbs: ((chunk: Buffer) => void)[] = [];
-  private early: Buffer[] = [];
+class QuietGate extends BaseLink {
   private draining = true;
   private lastData = Date.now();
   private discarded = 0;
 
   constructor(private readonly inner: Link) {
+    super();
     inner.onData((chunk) => {
       if (this.draining) {
         this.discarded += chunk.length;
         this.lastData = Date.now();
         return;
       }
-      if (this.dataCbs.length === 0) this.early.push(chunk);
-      for (const cb of this.dataCbs) cb(chunk);
+      this.emitData(chunk);
     });
+    inner.onClose((err) => this.emitClose(err));
   }
 
   get description(): string {
     return this.inner.description;
-  }
-  get closed(): boolean {
-    return this.inner.closed;
   }
 
   /** Resolves with the number of bytes thrown away once nothing came for `quietMs` (or after `maxMs`). */
@@ -182,16 +178,5 @@ class QuietGate implements Link {
   }
   close(): void {
     this.inner.close();
-  }
-  onClose(cb: (err?: Error) => void): void {
-    this.inner.onClose(cb);
-  }
-  onData(cb: (chunk: Buffer) => void): void {
-    this.dataCbs.push(cb);
-    if (this.dataCbs.length === 1 && this.early.length > 0) {
-      const early = this.early;
-      this.early = [];
-      for (const chunk of early) cb(chunk);
-    }
   }
 }
