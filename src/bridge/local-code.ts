@@ -11,6 +11,7 @@
  * Breakpoint bytes need no hiding: the file never has them.
  */
 import { hex } from '../common/bytes';
+import { PAGE_SIZE } from './memory';
 import { BaseRelocationType, isExecutable, type PeImage } from '../symbols/pe';
 
 /** Reads target memory exactly (the per-stop cache is not consulted). */
@@ -45,7 +46,7 @@ export class LocalCode {
   async read(address: bigint, length: number, readTarget: TargetReader): Promise<Buffer | undefined> {
     const range = this.ranges.find((r) => address >= r.start && address + BigInt(length) <= r.start + BigInt(r.bytes.length));
     if (!range || this.state === 'refused') return undefined;
-    for (let page = address >> 12n; page <= (address + BigInt(length) - 1n) >> 12n; page++) if (this.written.has(page)) return undefined;
+    if (pagesOf(address, length).some((page) => this.written.has(page))) return undefined;
     if (this.state === 'unchecked' && !(await this.check(readTarget))) return undefined;
     const offset = Number(address - range.start);
     return Buffer.from(range.bytes.subarray(offset, offset + length));
@@ -53,7 +54,7 @@ export class LocalCode {
 
   /** The user wrote target memory here: the file no longer tells what is there. */
   wrote(address: bigint, length: number): void {
-    for (let page = address >> 12n; page <= (address + BigInt(Math.max(length, 1)) - 1n) >> 12n; page++) this.written.add(page);
+    for (const page of pagesOf(address, Math.max(length, 1))) this.written.add(page);
   }
 
   /** The target rebooted: check again before trusting the file. */
@@ -122,4 +123,11 @@ function relocatedCode(image: PeImage, loadBase: bigint): CodeRange[] {
     if (exact) ranges.push({ start: loadBase + BigInt(section.virtualAddress), bytes });
   }
   return ranges;
+}
+
+/** The page numbers [address, address + length) touches (length at least 1). */
+function pagesOf(address: bigint, length: number): bigint[] {
+  const pages: bigint[] = [];
+  for (let page = address / PAGE_SIZE; page <= (address + BigInt(length) - 1n) / PAGE_SIZE; page++) pages.push(page);
+  return pages;
 }
