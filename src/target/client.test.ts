@@ -347,9 +347,18 @@ describe('extensions', () => {
     const two = await second;
     expect(two.record.frame).toEqual({ ...one.record.frame, rax: 7n });
     expect(two.record.cr2).toBe(0x1000n);
+    // A step that faults comes back as a whole record; a CompactStop after it has nothing to apply to.
+    const fault = client.next('stop');
+    await client.resume('traceStep');
+    kernel.sendStop('pf', makeStopRecord({ frame: { handlerId: 14n } }), []);
+    await fault;
+    kernel.send({ kind: 'compactStop', changed: { rip: 1n }, instruction, stackBelow: Buffer.alloc(0) });
+    await sleep(30);
+    expect(client.state).toBe('stopped');
+    expect(client.lastStop?.kind).toBe('pf');
     // A continue is never compact.
     await client.resume('continue');
-    expect(kernel.requests.map((r) => r.kind)).toEqual(['traceStepCompact', 'traceStepCompact', 'continue']);
+    expect(kernel.requests.map((r) => r.kind)).toEqual(['traceStepCompact', 'traceStepCompact', 'traceStepCompact', 'continue']);
   });
 
   it('compact-stop: a whole record first after an attach, and a CompactStop nobody asked for is ignored', async () => {

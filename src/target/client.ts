@@ -532,6 +532,8 @@ export class KernelClient extends TypedEmitter<KernelClientEvents> {
   private deliverStop(ev: StopEvent): void {
     this.stop = ev;
     this.reportedRecord = ev.record;
+    // A step that ended in a fault comes back whole: no CompactStop is awaited any more.
+    this.compactBase = undefined;
     this.setState('stopped');
     this.emit('stop', ev);
     this.pump();
