@@ -196,6 +196,39 @@ describe('gdb against stub-uefi in QEMU, normal mode: the extensions', () => {
     expect(ranges.length).toBeGreaterThanOrEqual(1);
   });
 
+  it('compact steps: after each stepi gdb shows the trap frame the stub saved on the stack', async () => {
+    // Each step comes back as a CompactStop (the registers that changed); the stub's
+    // trap frame is the InterruptFrame on its stack, right below rsp rounded down to
+    // 16 (where the CPU pushed ss), and read from memory it is the ground truth.
+    const steps = 30;
+    const before = (await packets()).length;
+    const commands = [`break *${hex(at('demo_a'))}`, 'continue', 'delete'];
+    for (let i = 0; i < steps; i++) commands.push('stepi', 'info registers', 'x/22gx (((unsigned long)$sp) & ~15) - 176', 'echo ==STEP==\\n');
+    const out = await gdb(commands);
+    const chunks = out.split('==STEP==').slice(0, steps);
+    expect(chunks).toHaveLength(steps);
+    const FRAME = ['rdi', 'rsi', 'rbp', 'rdx', 'rcx', 'rbx', 'rax', 'r15', 'r14', 'r13', 'r12', 'r11', 'r10', 'r9', 'r8', '', '', 'rip', 'cs', 'eflags', 'rsp', 'ss'];
+    chunks.forEach((chunk, step) => {
+      const shown = new Map([...chunk.matchAll(/^(\w+)\s+(0x[0-9a-f]+)/gm)].map((m) => [m[1]!, BigInt(m[2]!)]));
+      const saved = [...chunk.matchAll(/^0x[0-9a-f]+(?: <[^>]*>)?:((?:\s+0x[0-9a-f]+)+)$/gm)].flatMap((m) => m[1]!.trim().split(/\s+/).map((v) => BigInt(v)));
+      expect(saved).toHaveLength(22);
+      const want: Record<string, string> = {};
+      const got: Record<string, string> = {};
+      FRAME.forEach((name, i) => {
+        if (!name) return;
+        // The trap flag of josgdb's own step is not the program's: gdb is shown rflags without it.
+        const flags = (v: bigint): bigint => (name === 'eflags' ? v & 0xffffffffn & ~0x100n : v);
+        want[name] = hex(flags(saved[i]!));
+        got[name] = shown.has(name) ? hex(flags(shown.get(name)!)) : 'missing';
+      });
+      expect({ step, ...got }).toEqual({ step, ...want });
+    });
+    // The packet log names each request josgdb wrote to the target: every stepi was a TraceStepCompact.
+    const log = (await packets()).slice(before);
+    expect(log.match(/target +<- TraceStepCompact 4800000000000000$/gm)?.length).toBe(steps);
+    expect(log.match(/target +<- TraceStep /gm)).toBeNull();
+  });
+
   it('Ctrl-C stops a busy loop within a second with SIGINT', async () => {
     const busy = at('demo_busy_loop');
     const busyEnd = at('demo_fault');

@@ -15,7 +15,7 @@ import type { KernelInfo } from '../target/messages';
 import { GdbServer, type RspTap } from './gdb-server';
 import { KernelTarget } from './kernel-target';
 import { LinkRecovery } from './link-recovery';
-import { PacketLog } from './packet-log';
+import { PacketLog, TracedLink } from './packet-log';
 import { Session } from './session';
 import { SnapshotStore, type SessionSnapshot } from './session-snapshot';
 import { HostFiles } from './host-files';
@@ -89,10 +89,7 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
   const { log } = options;
   const packetLog = options.packetLogPath ? new PacketLog(options.packetLogPath) : undefined;
   const store = options.stateFile ? new SnapshotStore(options.stateFile) : undefined;
-  const logLink = (link: Link): Link => {
-    if (packetLog) link.onData((chunk) => packetLog.write('target', 'in', chunk.toString('hex')));
-    return link;
-  };
+  const logLink = (link: Link): Link => (packetLog ? new TracedLink(link, packetLog) : link);
   const open = async () => logLink(await (options.openTarget ? options.openTarget() : openLink(options.target, { baud: options.baud })));
 
   options.onPhase?.('link');
