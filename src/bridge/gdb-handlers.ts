@@ -53,7 +53,6 @@ export const PROCESS_ID = 1;
 /** x86 has four debug registers, shared by hardware breakpoints and watchpoints. */
 const DEBUG_REGISTER_SLOTS = 4;
 
-
 const BREAKPOINT_TYPE_NUMBER = { software: 0, hardware: 1, write: 2, read: 3, access: 4 } as const;
 
 /** What a handler set needs from the connection it serves. */

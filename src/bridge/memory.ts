@@ -240,23 +240,25 @@ export class TargetMemory {
   }
 
   private async readWithinPage(address: bigint, length: number): Promise<Buffer> {
-    const cached = this.fromCache(address, length);
-    if (cached) {
+    const end = address + BigInt(length);
+    let pieces = this.cachedPieces(address, end);
+    if (pieces.every((p) => p.data)) {
       this.stats.cacheHits++;
-      return cached;
+      return pieces.length === 1 ? pieces[0]!.data! : Buffer.concat(pieces.map((p) => p.data!));
     }
     if (this.localCode) {
+      const cachedRanges = this.cache.length;
       const local = await this.localCode.read(address, length, (a, n) => this.fetch(a, n));
       if (local) {
         this.stats.localBytes += local.length;
         return local;
       }
+      // Checking the file against the target read (and cached) target bytes: look again.
+      if (this.cache.length !== cachedRanges) pieces = this.cachedPieces(address, end);
     }
     // Only the part the cache lacks goes to the link, in one request from its first
     // missing byte to its last: gdb's 64-byte stack reads after a step often differ
     // from what was kept only by the bytes a push or the trap wrote around rsp.
-    const end = address + BigInt(length);
-    const pieces = this.cachedPieces(address, end);
     const missing = pieces.filter((p) => !p.data);
     if (missing.length === pieces.length) {
       const data = await this.fetch(address, this.readAhead(address, length));
@@ -327,13 +329,6 @@ export class TargetMemory {
     this.stats.targetBytes += data.length;
     if (data.length > 0) this.cache.push({ start: address, data });
     return data;
-  }
-
-  /** The bytes when the cache holds all of them, in one range or in adjacent ones. */
-  private fromCache(address: bigint, length: number): Buffer | undefined {
-    const pieces = this.cachedPieces(address, address + BigInt(length));
-    if (pieces.length === 0 || pieces.some((p) => !p.data)) return length === 0 ? Buffer.alloc(0) : undefined;
-    return pieces.length === 1 ? pieces[0]!.data! : Buffer.concat(pieces.map((p) => p.data!));
   }
 
   private async isPresent(address: bigint): Promise<boolean> {

@@ -146,14 +146,6 @@ export function applyCompactStop(base: StopRecord, changed: CompactChanges, inst
   };
 }
 
-/** What changed from `base` to `next`, as a kernel with compact-stop would send it (test doubles). */
-export function compactStopChanges(base: StopRecord, next: StopRecord): CompactChanges {
-  const changed: CompactChanges = {};
-  for (const field of INTERRUPT_FRAME_FIELDS) if (next.frame[field] !== base.frame[field]) changed[field] = next.frame[field];
-  for (const field of ['cr0', 'cr2', 'cr3', 'cr4'] as const) if (next[field] !== base[field]) changed[field] = next[field];
-  return changed;
-}
-
 const OFF = {
   handlerId: frameFieldOffset('handlerId'),
   errorCode: frameFieldOffset('errorCode'),

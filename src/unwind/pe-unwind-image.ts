@@ -121,10 +121,8 @@ export class PeUnwindImage implements UnwindImage {
         return { found: false, reason: err instanceof Error ? err.message : String(err), ...(fn ? { function: fn } : {}) };
       }
     }
-    if (known && known.unitHasUnwindInfo && this.functions.includes(known)) {
-      return { found: true, rule: ENTRY_RULE, method: 'leaf', function: known };
-    }
     if (known && this.functions.includes(known)) {
+      if (known.unitHasUnwindInfo) return { found: true, rule: ENTRY_RULE, method: 'leaf', function: known };
       return this.fromAnalysis(known, rva, owner, 'prologue-analysis', () =>
         analyzeFunction({ startRva: known.startRva, endRva: known.endRva, bytes: this.image.readRva(known.startRva, known.endRva - known.startRva) }),
       );
