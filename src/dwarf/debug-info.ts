@@ -35,7 +35,7 @@ export interface CompileUnitDieInput {
 }
 
 export interface UnitVariables {
-  /** Everything but the unit's base address, which compileUnitDie knows. */
+  /** Everything but the unit's base address, which compileUnitDies knows. */
   context: Omit<VariableDieContext, 'unitBase'>;
   /** Data symbols this unit declares. */
   dataSymbols: readonly ModelDataSymbol[];
@@ -89,18 +89,11 @@ export interface CompileUnitDies {
   children: Iterable<Die>;
 }
 
-/** The unit's DIE tree, whole. */
-export function compileUnitDie(input: CompileUnitDieInput): Die {
-  const { root, children } = compileUnitDies(input);
-  for (const child of children) root.children.push(child);
-  return root;
-}
-
 /**
  * The unit's DIE and a lazy sequence of its children, for writeUnit's
  * `moreChildren`: a large unit's subprograms then exist one at a time. The
- * children are built in the order compileUnitDie attaches them, so location
- * lists (written to .debug_loc as each child is built) come out the same.
+ * children come in the unit's order (subprograms by address, then data), and
+ * their location lists go to .debug_loc as each child is built, in that order.
  */
 export function compileUnitDies(input: CompileUnitDieInput): CompileUnitDies {
   const { cu } = input;
