@@ -131,7 +131,10 @@ describe('bridge fuzz: random and mutated RSP packets through the whole bridge',
         client.send('?');
         const status = await client.reply(5000);
         if (!/^([TS][0-9a-f]{2}|W|X|OK|E)/.test(status?.payload ?? '')) {
-          throw new Error(`'?' got ${JSON.stringify(status)} (session ${bridge.session.status}); last packets: ${recent.join(' ')}`);
+          const kernelTail = kernel.events.slice(-25).map((e) => `${e.kind} ${e.detail}`);
+          throw new Error(
+            `'?' got ${JSON.stringify(status)} (session ${bridge.session.status}); last packets: ${recent.join(' ')}; the kernel's last events: ${kernelTail.join(' | ')}`,
+          );
         }
       }
     }

@@ -296,11 +296,14 @@ export class GdbHandlers {
       haltReason: async () => {
         // gdb connecting to a target that runs (a previous debugger detached) expects it
         // stopped: break in where the target can. Without break-in, wait for its next stop.
+        // The wait is registered first: a stop that came before it would find no one
+        // waiting, and a pending release (the detach before) would resume the target.
+        const stopped = session.waitForStop();
         if (session.status === 'running' && session.target.breakIn) await session.interrupt();
         // `library:` makes lldb read the library list now, before its dynamic loader
         // runs: that is how it learns which host file is the image.
         const librariesChanged = this.lldbClient && this.capabilities.has('image-file') && !this.lldbImageLocated;
-        return this.stopReplyFor(await session.waitForStop(), { console: false, librariesChanged });
+        return this.stopReplyFor(await stopped, { console: false, librariesChanged });
       },
       qAttached: () => '1',
       qOffsets: () => 'Text=0;Data=0;Bss=0',
