@@ -4,6 +4,9 @@
  * loader's alone. Prints one JSON line on stdout.
  *
  *   node measure.js load IMAGE PDB   loadSymbols + debugElf: what `josgdb symbols` does
+ *   node measure.js warm IMAGE PDB   the load three times in one process, the third timed (code optimized by then)
+ *   node measure.js symbols IMAGE PDB the same for the ELF issue 4 defines (symbols, units,
+ *                                    subprograms, lines): no types, variables or frames
  *   node measure.js phases IMAGE PDB the same steps one by one, timed, with RSS and heap at each end
  *                                    (for finding hot spots; with --expose-gc also the live heap)
  *   node measure.js idle             the baseline: node with the same modules loaded, doing nothing
@@ -43,6 +46,42 @@ async function main() {
     if (loaded.modelSource !== 'pdb' || loaded.warnings.length > 0) throw new Error(`the PDB was not used: ${loaded.warnings.join('; ')}`);
     const stats = loader.modelStats(loaded.model);
     process.stdout.write(`${JSON.stringify({ ms, userMs, systemMs, maxRss: maxRssBytes(), elfBytes: elf.length, stats: { ...stats, types } })}\n`);
+    return;
+  }
+  if (mode === 'warm') {
+    // The same load three times in one process, the third timed: how much of
+    // a first load is V8 compiling and optimizing josgdb's own code (the
+    // second load is still partly unoptimized).
+    const once = async () => {
+      const t0 = now();
+      const loaded = await loader.loadSymbols({ image, pdb, cache: false });
+      loaded.debugElf(BASE);
+      return now() - t0;
+    };
+    const first = await once();
+    await once();
+    const third = await once();
+    process.stdout.write(`${JSON.stringify({ first, ms: third })}\n`);
+    return;
+  }
+  if (mode === 'symbols') {
+    // The ELF as issue 4 defines it: symbols, compile units with their
+    // subprograms, and line tables; no types, variables (issue 6) or
+    // .debug_frame (issue 5). The same steps loadSymbols takes for those parts.
+    const pe = require(path.join(DIST, 'symbols', 'pe'));
+    const t0 = now();
+    const peImage = pe.parsePeImage(fs.readFileSync(image), { layout: 'file' });
+    const file = pdbLib.openPdb(fs.readFileSync(pdb));
+    const collected = pdbLib.collectPdbSymbols(file);
+    const index = new pdbLib.SymbolIndex(collected);
+    const types = loader.typeInfoCallbacks(file, (e) => {
+      throw e;
+    });
+    const model = pdbLib.buildDebugModelFrom(file, collected, { imageName: 'bench.efi', imageSize: peImage.sizeOfImage, ...types });
+    const elf = dwarf.writeDebugElf(model, { loadBase: BASE, entryRva: peImage.entryPointRva });
+    const ms = now() - t0;
+    void index;
+    process.stdout.write(`${JSON.stringify({ ms, maxRss: maxRssBytes(), elfBytes: elf.length })}\n`);
     return;
   }
   if (mode === 'phases') {

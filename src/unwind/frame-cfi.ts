@@ -46,17 +46,32 @@ export function frameRow(rva: number, rule: FrameRule | undefined): ModelFrameRo
 /**
  * Shares the CFA rule and saved-register list of equal rows: a whole image
  * has tens of thousands of rows but a few hundred distinct rules, and each
- * row's own copies were most of the frame rows' memory. Rows are read-only
- * once built, so sharing is invisible to their readers.
+ * row's own copies were most of the frame rows' memory. A rule object (the
+ * sources share one per state: a chain's body rule, the entry rule) is
+ * translated once. Rows are read-only once built, so sharing is invisible to
+ * their readers.
  */
+type RowParts = Pick<ModelFrameRow, 'cfa' | 'saved'>;
+
 class RowInterner {
   private readonly cfas = new Map<string, ModelCfaRule>();
   private readonly saveds = new Map<string, ModelSavedRegister[]>();
+  /** Weak: a prologue step's rule is made for one instruction and dies with it. */
+  private readonly byRule = new WeakMap<FrameRule, RowParts>();
+  private noRule: RowParts | undefined;
 
-  intern(row: ModelFrameRow): ModelFrameRow {
-    const cfa = row.cfa && this.shared(this.cfas, `${row.cfa.register},${row.cfa.offset},${row.cfa.deref}`, row.cfa);
-    const savedKey = row.saved.map((s) => ('cfaOffset' in s.slot ? `${s.register}@${s.slot.cfaOffset}` : `${s.register}@${s.slot.register}+${s.slot.offset}`)).join(' ');
-    return { rva: row.rva, cfa, saved: this.shared(this.saveds, savedKey, row.saved) };
+  /** The row for `rule` at `rva`, its parts shared with every equal row. */
+  row(rva: number, rule: FrameRule | undefined): ModelFrameRow {
+    let parts = rule ? this.byRule.get(rule) : this.noRule;
+    if (!parts) {
+      const row = frameRow(rva, rule);
+      const cfa = row.cfa && this.shared(this.cfas, `${row.cfa.register},${row.cfa.offset},${row.cfa.deref}`, row.cfa);
+      const savedKey = row.saved.map((s) => ('cfaOffset' in s.slot ? `${s.register}@${s.slot.cfaOffset}` : `${s.register}@${s.slot.register}+${s.slot.offset}`)).join(' ');
+      parts = { cfa, saved: this.shared(this.saveds, savedKey, row.saved) };
+      if (rule) this.byRule.set(rule, parts);
+      else this.noRule = parts;
+    }
+    return { rva, cfa: parts.cfa, saved: parts.saved };
   }
 
   private shared<T>(map: Map<string, T>, key: string, value: T): T {
@@ -77,6 +92,8 @@ function slotsEqual(a: ModelSlot, b: ModelSlot): boolean {
 }
 
 function rowsEqual(a: ModelFrameRow, b: ModelFrameRow): boolean {
+  // Interned parts: the same objects for equal rules, whatever rule object made them.
+  if (a.cfa === b.cfa && a.saved === b.saved) return true;
   if (a.cfa === undefined || b.cfa === undefined) {
     if (a.cfa !== b.cfa) return false;
   } else if (a.cfa.register !== b.cfa.register || a.cfa.offset !== b.cfa.offset || a.cfa.deref !== b.cfa.deref) {
@@ -130,12 +147,10 @@ export function buildFrameFunctions(image: PeUnwindImage): ModelFrameFunction[] 
   const coveredKnown = new CoveredRanges();
   const overlaps = (start: number, end: number): boolean => covered.overlaps(start, end) || coveredKnown.overlaps(start, end);
   const shapes = new InstructionShapes();
-  // Equal rules share their parts, each function's as soon as it is built, so
-  // that its rows' own copies die young; `map` also leaves each rows array
-  // without the slack pushing grew.
+  // Equal rules share their parts; `slice` leaves each rows array without the slack pushing grew.
   const interner = new RowInterner();
   const add = (fn: ModelFrameFunction): void => {
-    fn.rows = fn.rows.map((row) => interner.intern(row));
+    fn.rows = fn.rows.slice();
     out.push(fn);
   };
 
@@ -143,7 +158,7 @@ export function buildFrameFunctions(image: PeUnwindImage): ModelFrameFunction[] 
     const bytes = image.readCode(entry.startRva, entry.endRva - entry.startRva);
     if (!bytes) continue;
     const analysis = analyzeFunction({ startRva: entry.startRva, endRva: entry.endRva, bytes, entry: entry.entry });
-    add({ ...fromAnalysis(analysis, 'machine-frame'), interruptEntry: true });
+    add({ ...fromAnalysis(analysis, 'machine-frame', interner), interruptEntry: true });
     covered.add(entry.startRva, entry.endRva);
   }
 
@@ -151,7 +166,7 @@ export function buildFrameFunctions(image: PeUnwindImage): ModelFrameFunction[] 
     if (overlaps(rf.beginRva, rf.endRva)) continue;
     const chain = image.chain(rf);
     if (chain instanceof Error) continue;
-    const rows = unwindInfoRows(image, rf, chain, shapes);
+    const rows = unwindInfoRows(image, rf, chain, shapes, interner);
     if (!rows) continue;
     const interruptEntry = chain.infos.some((i) => i.operations.some((op) => op.op === 'pushMachframe'));
     add({ startRva: rf.beginRva, endRva: rf.endRva, rows: startAt(rf.beginRva, rows), source: 'unwind-info', ...(interruptEntry ? { interruptEntry } : {}) });
@@ -162,13 +177,13 @@ export function buildFrameFunctions(image: PeUnwindImage): ModelFrameFunction[] 
     if (overlaps(fn.startRva, fn.endRva)) continue;
     if (fn.unitHasUnwindInfo) {
       // Most functions of an optimised build are such leaves: no decoding at all.
-      add({ startRva: fn.startRva, endRva: fn.endRva, rows: [frameRow(fn.startRva, ENTRY_RULE)], source: 'abi-leaf' });
+      out.push({ startRva: fn.startRva, endRva: fn.endRva, rows: [interner.row(fn.startRva, ENTRY_RULE)], source: 'abi-leaf' });
       coveredKnown.add(fn.startRva, fn.endRva);
       continue;
     }
     const analysis = image.analysis(fn, { cache: false, shapes });
     if (analysis instanceof Error) continue;
-    add(fromAnalysis(analysis, 'prologue-analysis'));
+    add(fromAnalysis(analysis, 'prologue-analysis', interner));
     coveredKnown.add(fn.startRva, fn.endRva);
   }
   return out.sort((a, b) => a.startRva - b.startRva);
@@ -179,7 +194,7 @@ export function buildFrameFunctions(image: PeUnwindImage): ModelFrameFunction[] 
  * instructions (the same boundaries prologue analysis would find, without its
  * dataflow), consecutive equal rows merged. Undefined when its code cannot be read.
  */
-function unwindInfoRows(image: PeUnwindImage, rf: RuntimeFunction, chain: UnwindChain, shapes: InstructionShapes): ModelFrameRow[] | undefined {
+function unwindInfoRows(image: PeUnwindImage, rf: RuntimeFunction, chain: UnwindChain, shapes: InstructionShapes, interner: RowInterner): ModelFrameRow[] | undefined {
   let bytes: Uint8Array;
   try {
     bytes = image.readCodeOrThrow(rf.beginRva, rf.endRva - rf.beginRva);
@@ -192,7 +207,7 @@ function unwindInfoRows(image: PeUnwindImage, rf: RuntimeFunction, chain: Unwind
     const functionCode = { code: fn.code, startRva: rf.beginRva };
     const rows: ModelFrameRow[] = [];
     let previous: FrameRule | undefined | null = null;
-    for (const rva of fn.instructionOrder(fn.reachableList(), rf.endRva)) {
+    for (const rva of fn.instructionBoundaries()) {
       let rule: FrameRule | undefined;
       try {
         rule = frameRuleFromUnwindInfo(chain, rva, readCode, functionCode).rule;
@@ -202,7 +217,7 @@ function unwindInfoRows(image: PeUnwindImage, rf: RuntimeFunction, chain: Unwind
       // The same rule object (the body's one rule) makes an equal row: nothing to compare.
       if (rule === previous) continue;
       previous = rule;
-      const row = frameRow(rva, rule);
+      const row = interner.row(rva, rule);
       if (rows.length === 0 || !rowsEqual(rows[rows.length - 1]!, row)) rows.push(row);
     }
     return rows;
@@ -211,14 +226,14 @@ function unwindInfoRows(image: PeUnwindImage, rf: RuntimeFunction, chain: Unwind
   }
 }
 
-function fromAnalysis(analysis: FunctionAnalysis, source: ModelFrameFunction['source']): ModelFrameFunction {
+function fromAnalysis(analysis: FunctionAnalysis, source: ModelFrameFunction['source'], interner: RowInterner): ModelFrameFunction {
   const rows: ModelFrameRow[] = [];
   let previous: FrameRule | undefined | null = null;
   for (const i of analysis.instructions) {
     // The same rule object (instructions sharing a state) makes an equal row: nothing to compare.
     if (i.rule === previous) continue;
     previous = i.rule;
-    const row = frameRow(i.rva, i.rule);
+    const row = interner.row(i.rva, i.rule);
     if (rows.length === 0 || !rowsEqual(rows[rows.length - 1]!, row)) rows.push(row);
   }
   return { startRva: analysis.startRva, endRva: analysis.endRva, rows: startAt(analysis.startRva, rows), source };

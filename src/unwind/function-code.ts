@@ -165,6 +165,35 @@ export class FunctionCode {
     return order;
   }
 
+  /**
+   * The same addresses as `instructionOrder(reachableList(), end)` for a
+   * function whose code is what compilers write: a linear sweep to its end that
+   * every branch target inside it lands on. Then what control flow reaches is
+   * part of the sweep (by induction: the start, a fall-through from a sweep
+   * instruction, or a checked target), so the walk is not needed. Otherwise
+   * (data in the code, a sweep that stops early) the walk decides.
+   */
+  instructionBoundaries(): number[] {
+    const size = this.limit - this.startRva;
+    const starts = new Uint8Array(size);
+    const order: number[] = [];
+    let at = 0;
+    while (at < size) {
+      const ins = this.decoder.at(at);
+      if (!ins) return this.instructionOrder(this.reachableList(), this.limit);
+      starts[at] = 1;
+      order.push(this.startRva + at);
+      at += ins.length;
+    }
+    for (let i = 0; i < order.length; i++) {
+      const f = this.decoder.at(order[i]! - this.startRva)!.flow;
+      if (f.kind !== 'jump' && f.kind !== 'branch') continue;
+      const t = this.inside(f.target);
+      if (t !== undefined && starts[t - this.startRva] !== 1) return this.instructionOrder(this.reachableList(), this.limit);
+    }
+    return order;
+  }
+
   free(): void {
     this.decoder.free();
   }

@@ -58,11 +58,12 @@ export function frameRuleFromUnwindInfo(chain: UnwindChain, pcRva: number, readC
   const prologOffset = pcRva - owner.beginRva;
 
   const inPrologue = primary.chainedTo === undefined && prologOffset < primary.prologSize;
+  const facts = chainFacts(chain);
   // Most of a body's instructions cannot start an epilog: no context to build for them.
   const first = functionCode?.code.at(pcRva - functionCode.startRva);
   const noEpilog = functionCode !== undefined && (first === undefined || !mayStartEpilog(first));
+  if (noEpilog && prologOffset >= facts.bodyStart) return { rule: bodyRule(chain, facts), via: 'prologue' };
   if (!inPrologue && pcRva < part.endRva && !noEpilog) {
-    const facts = epilogFacts(chain);
     const listed = facts.listed.some((r) => pcRva >= r.startRva && pcRva < r.endRva);
     const length = Math.min(EPILOG_WINDOW, part.endRva - pcRva);
     const context = (code: InstructionSource): EpilogContext => ({
@@ -93,47 +94,48 @@ export function frameRuleFromUnwindInfo(chain: UnwindChain, pcRva: number, readC
   return { rule: undoOperations(chain, prologOffset), via: 'prologue' };
 }
 
-interface EpilogFacts {
+interface ChainFacts {
   /** The epilogs a version 2 record lists. */
   listed: { startRva: number; endRva: number }[];
   /** The function was entered by an interrupt (a UWOP_PUSH_MACHFRAME somewhere in the chain). */
   machineFrame: boolean;
+  /** Prologue offset from which every operation has executed and the frame register is set: the body. */
+  bodyStart: number;
+  /** The body's one rule, once asked for. */
+  bodyRule?: FrameRule;
 }
 
-/** What epilog recognition needs from a chain, worked out once: a pass asks at every instruction. */
-const epilogFactsByChain = new WeakMap<UnwindChain, EpilogFacts>();
+/**
+ * What a chain says about every instruction of its function, worked out once:
+ * a pass over every instruction asks at each of them. Rules are never changed
+ * once made, so sharing one is safe.
+ */
+const factsByChain = new WeakMap<UnwindChain, ChainFacts>();
 
-function epilogFacts(chain: UnwindChain): EpilogFacts {
-  let facts = epilogFactsByChain.get(chain);
+function chainFacts(chain: UnwindChain): ChainFacts {
+  let facts = factsByChain.get(chain);
   if (!facts) {
+    const primary = chain.infos[0]!;
+    let bodyStart = primary.prologSize;
+    for (const op of primary.operations) bodyStart = Math.max(bodyStart, op.codeOffset);
     facts = {
-      listed: epilogRanges(chain.infos[0]!, chain.owners[0]!),
+      listed: epilogRanges(primary, chain.owners[0]!),
       machineFrame: chain.infos.some((i) => i.operations.some((op) => op.op === 'pushMachframe')),
+      bodyStart,
     };
-    epilogFactsByChain.set(chain, facts);
+    factsByChain.set(chain, facts);
   }
   return facts;
 }
 
-/**
- * Past its prologue (every operation executed, the frame register set) a
- * function has one rule however far in: worked out once per chain, since a
- * pass over every instruction asks for it at each of them. Rules are never
- * changed once made, so sharing one is safe.
- */
-const bodyRules = new WeakMap<UnwindChain, FrameRule>();
+/** Past its prologue (every operation executed, the frame register set) a function has one rule however far in. */
+function bodyRule(chain: UnwindChain, facts: ChainFacts): FrameRule {
+  return (facts.bodyRule ??= undoOperationsAt(chain, facts.bodyStart));
+}
 
 function undoOperations(chain: UnwindChain, prologOffset: number): FrameRule {
-  const primary = chain.infos[0]!;
-  let bodyStart = primary.prologSize;
-  for (const op of primary.operations) bodyStart = Math.max(bodyStart, op.codeOffset);
-  if (prologOffset < bodyStart) return undoOperationsAt(chain, prologOffset);
-  let rule = bodyRules.get(chain);
-  if (!rule) {
-    rule = undoOperationsAt(chain, bodyStart);
-    bodyRules.set(chain, rule);
-  }
-  return rule;
+  const facts = chainFacts(chain);
+  return prologOffset < facts.bodyStart ? undoOperationsAt(chain, prologOffset) : bodyRule(chain, facts);
 }
 
 function undoOperationsAt(chain: UnwindChain, prologOffset: number): FrameRule {

@@ -278,6 +278,17 @@ export class InstructionShapes {
     return undefined;
   }
 
+  /** How many shapes the table holds. */
+  get size(): number {
+    return this.shapes.length;
+  }
+
+  /** The bytes of the encoding of shape `index`. */
+  encodingOf(index: number): Uint8Array {
+    const start = this.starts[index]!;
+    return this.encodings.subarray(start, start + this.shapes[index]!.length);
+  }
+
   get(bytes: Uint8Array, offset: number, length: number): InstructionShape | undefined {
     const mask = this.slots.length - 1;
     for (let i = hashOf(bytes, offset, length) & mask; ; i = (i + 1) & mask) {
@@ -349,41 +360,104 @@ function hasSizePrefix(bytes: Uint8Array, offset: number, length: number): boole
   return false;
 }
 
-function shapeOf(factory: InstructionInfoFactory, ins: Instruction, bytes: Uint8Array, offset: number, ip: bigint): InstructionShape {
+/**
+ * The registers an encoding writes, decoded again on demand: only prologue
+ * analysis asks, and working them out for every encoding (one wasm object per
+ * register used, each to free) was most of the cost of a new shape in a pass
+ * that only needs instruction boundaries and epilogs.
+ */
+let writesFactory: InstructionInfoFactory | undefined;
+
+function writesOfEncoding(encoding: Uint8Array): (Gpr | Xmm)[] {
+  const decoder = new Decoder(64, encoding, DecoderOptions.None);
+  const ins = decoder.decode();
+  try {
+    writesFactory ??= new InstructionInfoFactory();
+    return writtenRegisters(writesFactory, ins);
+  } finally {
+    ins.free();
+    decoder.free();
+  }
+}
+
+/** An InstructionShape whose `writes` are worked out at the first read. */
+class Shape implements InstructionShape {
+  private writesCache: readonly (Gpr | Xmm)[] | undefined;
+
+  constructor(
+    readonly length: number,
+    readonly mnemonic: Mnemonic,
+    readonly stack: StackEffect,
+    readonly flow: ControlFlow,
+    readonly hasTarget: boolean,
+    readonly isNearCall: boolean,
+    readonly isNearReturn: boolean,
+    readonly isInterruptReturn: boolean,
+    readonly indirectJumpForm: 'rip-memory' | 'rex-w' | 'other' | undefined,
+    readonly targetDelta: bigint | undefined,
+    /** Where the instruction's bytes are kept, for `writes`: no array of its own per shape. */
+    private readonly table: InstructionShapes,
+    private readonly index: number,
+  ) {}
+
+  get writes(): readonly (Gpr | Xmm)[] {
+    return (this.writesCache ??= writesOfEncoding(this.table.encodingOf(this.index)));
+  }
+}
+
+function shapeOf(ins: Instruction, bytes: Uint8Array, offset: number, ip: bigint, table: InstructionShapes): InstructionShape {
   const flow = controlFlow(ins);
   const hasTarget = 'target' in flow;
   const target = 'target' in flow ? flow.target : undefined;
   const targetDelta = target !== undefined && !hasSizePrefix(bytes, offset, ins.length) ? BigInt.asIntN(64, target - ip) : undefined;
-  return {
-    length: ins.length,
-    mnemonic: ins.mnemonic,
-    stack: stackEffect(ins),
-    flow: hasTarget ? ({ kind: flow.kind } as ControlFlow) : flow,
+  return new Shape(
+    ins.length,
+    ins.mnemonic,
+    stackEffect(ins),
+    hasTarget ? ({ kind: flow.kind } as ControlFlow) : flow,
     hasTarget,
-    writes: writtenRegisters(factory, ins),
-    isNearCall: ins.isCallNear || ins.isCallNearIndirect,
-    isNearReturn: ins.mnemonic === Mnemonic.Ret,
-    isInterruptReturn: ins.mnemonic === Mnemonic.Iretq || ins.mnemonic === Mnemonic.Iretd,
-    ...(ins.flowControl === FlowControl.IndirectBranch ? { indirectJumpForm: indirectJumpForm(bytes, offset) } : {}),
-    ...(targetDelta !== undefined ? { targetDelta } : {}),
-  };
+    ins.isCallNear || ins.isCallNearIndirect,
+    ins.mnemonic === Mnemonic.Ret,
+    ins.mnemonic === Mnemonic.Iretq || ins.mnemonic === Mnemonic.Iretd,
+    ins.flowControl === FlowControl.IndirectBranch ? indirectJumpForm(bytes, offset) : undefined,
+    targetDelta,
+    table,
+    table.size,
+  );
 }
 
-/** A shape with a target, at one address: a copy whose flow carries the target. Every field spelt out: a spread is V8's slow path. */
+/** A shape with a target, at one address: the shape's facts, and a flow that carries the target. */
+class TargetedInstruction implements DecodedInstruction {
+  readonly length: number;
+  readonly mnemonic: Mnemonic;
+  readonly stack: StackEffect;
+  readonly flow: ControlFlow;
+  readonly isNearCall: boolean;
+  readonly isNearReturn: boolean;
+  readonly isInterruptReturn: boolean;
+  readonly indirectJumpForm: 'rip-memory' | 'rex-w' | 'other' | undefined;
+
+  constructor(
+    private readonly shape: InstructionShape,
+    target: bigint,
+  ) {
+    this.length = shape.length;
+    this.mnemonic = shape.mnemonic;
+    this.stack = shape.stack;
+    this.flow = { kind: shape.flow.kind, target } as ControlFlow;
+    this.isNearCall = shape.isNearCall;
+    this.isNearReturn = shape.isNearReturn;
+    this.isInterruptReturn = shape.isInterruptReturn;
+    this.indirectJumpForm = shape.indirectJumpForm;
+  }
+
+  get writes(): readonly (Gpr | Xmm)[] {
+    return this.shape.writes;
+  }
+}
+
 function withTarget(shape: InstructionShape, target: bigint): DecodedInstruction {
-  const copy: InstructionShape = {
-    length: shape.length,
-    mnemonic: shape.mnemonic,
-    stack: shape.stack,
-    flow: { kind: shape.flow.kind, target } as ControlFlow,
-    hasTarget: shape.hasTarget,
-    writes: shape.writes,
-    isNearCall: shape.isNearCall,
-    isNearReturn: shape.isNearReturn,
-    isInterruptReturn: shape.isInterruptReturn,
-  };
-  if (shape.indirectJumpForm !== undefined) copy.indirectJumpForm = shape.indirectJumpForm;
-  return copy;
+  return new TargetedInstruction(shape, target);
 }
 
 /**
@@ -395,7 +469,6 @@ export class CodeDecoder implements InstructionSource {
   private decoder: Decoder | undefined;
   /** Reused for every decode: allocating (and freeing) one per instruction costs more than the decode. */
   private scratch: Instruction | undefined;
-  private factory: InstructionInfoFactory | undefined;
   private readonly shapes: InstructionShapes;
   /** By offset: the instruction, null where none decodes, undefined where not decoded yet. */
   private readonly cache: (DecodedInstruction | null | undefined)[];
@@ -448,8 +521,8 @@ export class CodeDecoder implements InstructionSource {
     this.position = offset + length;
     let shape = this.shapes.get(this.bytes, offset, length);
     if (!shape) {
-      this.factory ??= new InstructionInfoFactory();
-      shape = shapeOf(this.factory, ins, this.bytes, offset, this.baseIp + BigInt(offset));
+      // The shape's index is the table's size: `add` appends it there.
+      shape = shapeOf(ins, this.bytes, offset, this.baseIp + BigInt(offset), this.shapes);
       this.shapes.add(this.bytes, offset, length, shape);
     }
     if (!shape.hasTarget) return shape;
@@ -459,7 +532,6 @@ export class CodeDecoder implements InstructionSource {
   free(): void {
     this.decoder?.free();
     this.scratch?.free();
-    this.factory?.free();
   }
 }
 
