@@ -72,7 +72,12 @@ class SteppingTarget implements DebugTarget {
   async updateBreakpoints(update: { address: bigint }[]): Promise<void> {
     this.calls.push(`update ${update.length}`);
   }
+  /** The next resume fails as a refused or unsent request would, and the kernel stays where it is. */
+  refuseNextResume: Error | undefined;
   async resume(kind: 'continue' | 'step'): Promise<void> {
+    const refusal = this.refuseNextResume;
+    this.refuseNextResume = undefined;
+    if (refusal) throw refusal;
     this.calls.push(kind);
     if (kind !== 'step') return;
     const insn = this.code.get(this.rip);
@@ -89,6 +94,11 @@ class SteppingTarget implements DebugTarget {
     return { eax: 0, ebx: 0, ecx: 0, edx: 0 };
   }
   close(): void {}
+
+  /** The link goes away, as the client reports it. */
+  closeLink(reason: string): void {
+    this.handlers.close(reason);
+  }
 }
 
 function setup(code: [bigint, Instruction][], kernelBreakpoints: bigint[] = []) {
@@ -218,5 +228,40 @@ describe('Session stepping', () => {
     expect(target.calls).not.toContain('walk');
     await session.readMemory(STACK + 0x2000n, 8).catch(() => undefined);
     expect(target.calls).toContain('walk');
+  });
+
+  it('stays stopped where it was when the target does not take a resume, so gdb can read it and try again', async () => {
+    const { target, session } = setup([[CODE, NOP], [CODE + 1n, NOP]]);
+    const states: string[] = [];
+    session.onStateChange((state) => states.push(state));
+    target.stopHere(1);
+    target.refuseNextResume = new Error('write EPIPE');
+    await expect(session.resume({ kind: 'step' })).rejects.toThrow('EPIPE');
+    expect(states.slice(-2)).toEqual(['running', 'stopped']);
+    const stop = await session.waitForStop();
+    expect(stop.stop.kind === 'assert' ? undefined : stop.stop.record.frame.rip).toBe(CODE);
+    expect((await session.readRegisters()).get('rip')).toBe(CODE);
+    target.refuseNextResume = new Error('write EPIPE');
+    await expect(session.resume({ kind: 'continue' })).rejects.toThrow('EPIPE');
+    const stepped = await session.resume({ kind: 'step' });
+    expect(stepped.stop.kind === 'assert' ? undefined : stepped.stop.record.frame.rip).toBe(CODE + 1n);
+  });
+
+  it('leaves no stop waiter behind a resume the target did not take: a later disconnect rejects nothing unhandled', async () => {
+    const { target, session } = setup([[CODE, NOP]]);
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown): void => void unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      target.stopHere(1);
+      target.refuseNextResume = new Error('link closed while sending');
+      await expect(session.resume({ kind: 'continue' })).rejects.toThrow('link closed');
+      target.closeLink('the serial device went away');
+      await settle();
+      await new Promise((r) => setTimeout(r, 20));
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
   });
 });

@@ -422,27 +422,56 @@ export class Session {
   }
 
   private async resumeOnce(how: 'continue' | 'step' | { start: bigint; end: bigint }): Promise<SessionStop> {
-    const next = this.nextStop();
-    await this.startResume(how);
-    return next;
+    const waiter = this.addStopWaiter();
+    try {
+      await this.startResume(how);
+    } catch (err) {
+      // No stop is coming for a resume the target never took. A waiter left in
+      // the list would count as a debugger waiting (a release would then not
+      // resume the target), and its rejection by a later disconnect would go
+      // unhandled and end the process.
+      this.stopWaiters = this.stopWaiters.filter((w) => w !== waiter);
+      waiter.promise.catch(() => undefined);
+      throw err;
+    }
+    return waiter.promise;
   }
 
   private async startResume(how: 'continue' | 'step' | { start: bigint; end: bigint }): Promise<void> {
     const current = this.current?.stop;
+    const before = { state: this.state, steppedFrom: this.steppedFrom, stoppedByOwnStep: this.stoppedByOwnStep };
     this.steppedFrom = how === 'step' && current && current.kind !== 'assert' ? current.record : undefined;
     this.state = 'running';
     this.stoppedByOwnStep = how !== 'continue';
     this.registerCache = undefined;
     this.contextFetched = false;
     this.emitState('running');
-    if (typeof how === 'object') await this.target.rangeStep!(how.start, how.end);
-    else await this.target.resume(how);
+    try {
+      if (typeof how === 'object') await this.target.rangeStep!(how.start, how.end);
+      else await this.target.resume(how);
+    } catch (err) {
+      // Refused or never sent: the kernel is still stopped where it was. Unless
+      // the link said otherwise meanwhile (closed, wedged, a new stop), the
+      // session is too, so gdb can go on reading it or try again.
+      if (this.state === 'running' && this.current?.stop === current) {
+        this.state = before.state;
+        this.steppedFrom = before.steppedFrom;
+        this.stoppedByOwnStep = before.stoppedByOwnStep;
+        this.log.warn(`the target did not take the ${typeof how === 'object' ? 'range step' : how}: ${err instanceof Error ? err.message : String(err)}`);
+        this.emitState(this.state);
+      }
+      throw err;
+    }
   }
 
   private nextStop(): Promise<SessionStop> {
+    return this.addStopWaiter().promise;
+  }
+
+  private addStopWaiter(): Deferred<SessionStop> {
     const waiter = deferred<SessionStop>();
     this.stopWaiters.push(waiter);
-    return waiter.promise;
+    return waiter;
   }
 
   // ------------------------------------------------------------------- events
