@@ -53,7 +53,10 @@ class ScriptedTarget implements DebugTarget {
   async updateBreakpoints(update: { address: bigint }[]): Promise<void> {
     this.calls.push(`update ${update.length}`);
   }
+  /** Set: resumes fail with it, as a refused or unsent request does. */
+  refuseResume?: Error;
   async resume(kind: 'continue' | 'step'): Promise<void> {
+    if (this.refuseResume) throw this.refuseResume;
     this.calls.push(kind);
   }
   async rdmsr(): Promise<bigint> {
@@ -171,5 +174,31 @@ describe('GdbHandlers', () => {
     target.stop({ kind: 'breakpoint', record: record(3), callstack: [] });
     expect((await next).stop.kind).toBe('breakpoint');
     expect(session.status).toBe('stopped');
+  });
+
+  it('answers a resume the target did not take with an error, which gdb shows and stays stopped on; lldb gets the exit', async () => {
+    const { target, session, sent, handlers } = setup();
+    target.stop({ kind: 'breakpoint', record: record(3), callstack: [] });
+    target.refuseResume = new Error('write EPIPE');
+    expect(await handlers.handle({ kind: 'continue' })).toBeNull();
+    await settle();
+    await settle();
+    expect(Buffer.from(sent[0]!.slice(1), 'hex').toString()).toBe('josgdb: write EPIPE\n');
+    expect(sent[sent.length - 1]).toBe('E05');
+    expect(session.status).toBe('stopped');
+    target.refuseResume = undefined;
+    expect(await handlers.handle({ kind: 'continue' })).toBeNull();
+    await settle();
+    // Taken this time: the kernel's list is cleared and the stop stepped off first, as after any breakpoint stop.
+    expect(target.calls).toEqual(['update 0', 'step']);
+
+    const lldb = setup();
+    lldb.target.stop({ kind: 'breakpoint', record: record(3), callstack: [] });
+    await lldb.handlers.handle({ kind: 'qHostInfo' });
+    lldb.target.refuseResume = new Error('write EPIPE');
+    expect(await lldb.handlers.handle({ kind: 'continue' })).toBeNull();
+    await settle();
+    await settle();
+    expect(lldb.sent[lldb.sent.length - 1]).toBe('X09');
   });
 });

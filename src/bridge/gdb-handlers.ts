@@ -23,6 +23,7 @@ import {
   decodeRegisterBlock,
   decodeRegisterValue,
   encodeRegisterBlock,
+  errorReply,
   encodeRegisterValue,
   hostInfoReply,
   libraryListXml,
@@ -247,6 +248,15 @@ export class GdbHandlers {
       } catch (err) {
         log.error(`resume failed: ${errorMessage(err)}`);
         for (const p of consoleOutputPackets(`josgdb: ${errorMessage(err)}\n`)) peer.send(p);
+        const status = session.status;
+        if (!this.lldbClient && (status === 'stopped' || status === 'asserted')) {
+          // The kernel never left its stop (the resume was refused or never sent).
+          // gdb takes an error for a stop reply as "Remote failure reply" and stays
+          // stopped there, so the user can look around or try again; lldb would
+          // end the process all the same, so it gets the exit below.
+          peer.send(errorReply(toRspError(err)));
+          return;
+        }
         // gdb waits for a stop reply; the target is gone or wedged, so end the process view.
         peer.send(`X${(isJosgdbError(err, 'TARGET_WEDGED') ? 11 : 9).toString(16).padStart(2, '0')}`);
       }

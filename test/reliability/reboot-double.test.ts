@@ -5,6 +5,7 @@
  * one, tells gdb, and the new boot's first stop is the session's; a kernel that
  * did not reboot is attached to without a handshake.
  */
+import net from 'net';
 import { bridgeTo } from '../support/bridge-harness';
 import pino from 'pino';
 import { FakeKernel, sym } from '../support/fake-kernel';
@@ -17,6 +18,23 @@ const tally = new Tally();
 afterAll(() => report({ suite: 'reboot (josx64 double)', scenarios: tally.scenarios, faults: tally.faults, packets: 0, checks: tally.checks, failures: tally.failures }));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const handshakes = (k: FakeKernel) => k.events.filter((e) => e.kind === 'handshake').length;
+
+/** One scenario against a josx64 double that does not reboot, reached through the cutting proxy, and the bridge in front. */
+async function withDoubleBehindProxy(run: (setup: { kernel: FakeKernel; proxy: LinkProxy; bridge: Awaited<ReturnType<typeof bridgeTo>> }) => Promise<void>): Promise<void> {
+  await tally.scenario(async () => {
+    const kernel = await FakeKernel.listen({});
+    const proxy = await LinkProxy.start(kernel.port);
+    const bridge = await bridgeTo(proxy.spec);
+    try {
+      await bridge.session.waitForStop();
+      await run({ kernel, proxy, bridge });
+    } finally {
+      await bridge.close();
+      await proxy.close();
+      await kernel.close();
+    }
+  });
+}
 
 it.each([false, true])('a reboot while the link is down is found, and the old boot forgotten (josx64 flaws %s)', async (compat) => {
   await tally.scenario(async () => {
@@ -88,57 +106,76 @@ it('a new boot that loaded the image elsewhere is reported: gdb\'s symbols are f
   });
 });
 
-it('a link drop without a reboot keeps the session (the probe is answered, no handshake)', async () => {
-  await tally.scenario(async () => {
-    const kernel = await FakeKernel.listen({});
-    const proxy = await LinkProxy.start(kernel.port);
-    const bridge = await bridgeTo(proxy.spec);
-    try {
-      await bridge.session.waitForStop();
-      await bridge.session.insertBreakpoint(0, sym('func_b'), 1);
-      proxy.cut();
-      tally.faults++;
-      await sleep(100);
-      for (let i = 0; i < 100 && bridge.client.state !== 'stopped'; i++) await sleep(50);
-      await sleep(500);
-      tally.check(handshakes(kernel) === 1, `no second handshake (${handshakes(kernel)})`);
-      tally.check(bridge.session.breakpoints.list().length === 1, 'the session kept its breakpoint');
-      const hit = await bridge.session.resume({ kind: 'continue' });
-      tally.check(hit.stop.kind === 'breakpoint' && hit.stop.record.frame.rip === sym('func_b'), 'the breakpoint is hit after the drop');
-    } finally {
-      await bridge.close();
-      await proxy.close();
-      await kernel.close();
-    }
-  });
-});
+it('a link drop without a reboot keeps the session (the probe is answered, no handshake)', async () =>
+  withDoubleBehindProxy(async ({ kernel, proxy, bridge }) => {
+    await bridge.session.insertBreakpoint(0, sym('func_b'), 1);
+    proxy.cut();
+    tally.faults++;
+    await sleep(100);
+    for (let i = 0; i < 100 && bridge.client.state !== 'stopped'; i++) await sleep(50);
+    await sleep(500);
+    tally.check(handshakes(kernel) === 1, `no second handshake (${handshakes(kernel)})`);
+    tally.check(bridge.session.breakpoints.list().length === 1, 'the session kept its breakpoint');
+    const hit = await bridge.session.resume({ kind: 'continue' });
+    tally.check(hit.stop.kind === 'breakpoint' && hit.stop.record.frame.rip === sym('func_b'), 'the breakpoint is hit after the drop');
+  }));
 
-it('the tail of a reply cut by the drop is discarded after the reconnect, not taken for a new boot', async () => {
-  await tally.scenario(async () => {
-    const kernel = await FakeKernel.listen({});
-    const proxy = await LinkProxy.start(kernel.port);
-    const bridge = await bridgeTo(proxy.spec);
+it('the tail of a reply cut by the drop is discarded after the reconnect, not taken for a new boot', async () =>
+  withDoubleBehindProxy(async ({ kernel, proxy, bridge }) => {
+    // what arrives first on the new connection: a ReadTargetMemory reply header announcing 4 KiB and part of its body
+    const tail = Buffer.alloc(8 + 100, 0x90);
+    tail.writeUInt32LE(0x804, 0);
+    tail.writeUInt32LE(0x1000, 4);
+    proxy.onNextConnect = tail;
+    proxy.cut();
+    tally.faults++;
+    for (let i = 0; i < 100 && bridge.client.state !== 'stopped'; i++) await sleep(50);
+    await sleep(300);
+    tally.check(handshakes(kernel) === 1, `no handshake into the live kernel (${handshakes(kernel)})`);
+    tally.check(bridge.client.state === 'stopped', `the session goes on (${bridge.client.state})`);
+    const words = await bridge.session.readMemory(sym('main'), 4);
+    tally.check(words.length === 4, 'a read after the reconnect works');
+    const hit = await bridge.session.resume({ kind: 'step' });
+    tally.check(hit.stop.kind === 'breakpoint', 'a step after the reconnect stops');
+  }));
+
+/** A local port nothing listens on: the proxy's upstream while the "cable" is out. */
+async function deadPort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+it('gdb continuing while the link is down gets a failure it can go on from, and continues once the link is back', async () =>
+  withDoubleBehindProxy(async ({ kernel, proxy, bridge }) => {
+    // the link goes down and stays down for 2 s: every reconnect attempt until then fails
+    proxy.setUpstream(await deadPort());
+    proxy.cut();
+    tally.faults++;
+    await sleep(100);
+    const back = setTimeout(() => proxy.setUpstream(kernel.port), 2000);
     try {
-      await bridge.session.waitForStop();
-      // what arrives first on the new connection: a ReadTargetMemory reply header announcing 4 KiB and part of its body
-      const tail = Buffer.alloc(8 + 100, 0x90);
-      tail.writeUInt32LE(0x804, 0);
-      tail.writeUInt32LE(0x1000, 4);
-      proxy.onNextConnect = tail;
-      proxy.cut();
-      tally.faults++;
-      for (let i = 0; i < 100 && bridge.client.state !== 'stopped'; i++) await sleep(50);
-      await sleep(300);
-      tally.check(handshakes(kernel) === 1, `no handshake into the live kernel (${handshakes(kernel)})`);
-      tally.check(bridge.client.state === 'stopped', `the session goes on (${bridge.client.state})`);
-      const words = await bridge.session.readMemory(sym('main'), 4);
-      tally.check(words.length === 4, 'a read after the reconnect works');
-      const hit = await bridge.session.resume({ kind: 'step' });
-      tally.check(hit.stop.kind === 'breakpoint', 'a step after the reconnect stops');
+      const { output } = await runGdb(bridge.port, [
+        'continue',
+        'info registers rip',
+        // the bridge reconnects within its back-off (at most 5 s after the link came back)
+        'shell sleep 8',
+        `break *0x${sym('func_b').toString(16)}`,
+        'continue',
+        'info registers rip',
+        'detach',
+      ]);
+      tally.check(/Remote failure reply: E05/.test(output), `gdb is told the continue failed:\n${output}`);
+      tally.check(/josgdb: .*(closed|cannot send)/.test(output), `with josgdb's reason:\n${output}`);
+      tally.check(!/exited|terminated|no longer exists/i.test(output), `gdb's process view did not end:\n${output}`);
+      tally.check(/Breakpoint 1, 0x0*[0-9a-f]+/.test(output), `the second continue hits the breakpoint:\n${output}`);
+      tally.check(new RegExp(`rip\\s+0x0*${sym('func_b').toString(16)}`).test(output), `gdb sees func_b:\n${output}`);
+      tally.check(handshakes(kernel) === 1, `the live kernel was not handshaken again (${handshakes(kernel)})`);
+      await bridge.server.whenDisconnected();
+      tally.check(kernel.strayBreakpointBytes().length === 0, 'no 0xCC left after the detach');
     } finally {
-      await bridge.close();
-      await proxy.close();
-      await kernel.close();
+      clearTimeout(back);
     }
-  });
-});
+  }));
