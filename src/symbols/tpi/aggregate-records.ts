@@ -68,7 +68,11 @@ export function methodEntries(table: TypeTable, field: FieldMember): MethodEntry
  * it overrides, found in the (non-virtual) bases by name and parameter list.
  */
 export function vtableSlot(table: TypeTable, owner: AggregateRecord, entry: MethodEntry, depth = 0): number | undefined {
-  if (entry.vtableOffset !== undefined) return entry.vtableOffset >= 0 ? entry.vtableOffset / VTABLE_SLOT_BYTES : undefined;
+  if (entry.vtableOffset !== undefined) {
+    // A table holds whole pointers: any other offset is a damaged record, and no slot.
+    const slot = entry.vtableOffset / VTABLE_SLOT_BYTES;
+    return Number.isInteger(slot) && slot >= 0 ? slot : undefined;
+  }
   if (depth > MAX_TYPE_DEPTH) return undefined;
   const argumentsOf = (ti: TypeIndex): TypeIndex | undefined => {
     const fn = table.get(ti);

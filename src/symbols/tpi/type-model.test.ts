@@ -13,6 +13,7 @@ import { buildVariableFixture, type FixtureOptimization } from '../../dwarf/test
 import { openPdb } from '../pdb/pdb-file';
 import { buildKindsPdb, llvmDump, type DumpRecord } from './testdata/llvm-oracle';
 import { ModelOracle } from './testdata/model-oracle';
+import { vtableSlot, type AggregateRecord, type MethodEntry } from './aggregate-records';
 import { ModelTypeTranslator } from './type-model';
 import { TypeTable } from './type-table';
 
@@ -194,6 +195,16 @@ describe('what the source declares', () => {
     ]);
     // Derived::get overrides Base::get, so it takes its slot.
     expect(derived.methods.find((m) => m.name === 'get')).toMatchObject({ virtuality: 'virtual', vtableSlot: 0 });
+  });
+
+  test('a virtual method whose table offset is not a whole pointer (a damaged record) gets no slot', () => {
+    // The DWARF writer encodes the slot as an unsigned LEB128: 12 / 8 would make it throw.
+    const entry = { name: 'get', type: 0x1000, attributes: {} as MethodEntry['attributes'] };
+    const noTable = {} as TypeTable;
+    const owner = {} as AggregateRecord;
+    expect(vtableSlot(noTable, owner, { ...entry, vtableOffset: 16 })).toBe(2);
+    expect(vtableSlot(noTable, owner, { ...entry, vtableOffset: 12 })).toBeUndefined();
+    expect(vtableSlot(noTable, owner, { ...entry, vtableOffset: -8 })).toBeUndefined();
   });
 
   test('S_UDT typedefs alias their type; a tag named after itself is a typedef in C only', () => {
