@@ -43,6 +43,9 @@ export function frameRow(rva: number, rule: FrameRule | undefined): ModelFrameRo
   return { rva, cfa: { register: base, offset: rule.anchor.offset + MACHINE_FRAME.rsp, deref: true }, saved: sortSaved(saved) };
 }
 
+/** What equal rows share: the CFA rule and the saved-register list. */
+type RowParts = Pick<ModelFrameRow, 'cfa' | 'saved'>;
+
 /**
  * Shares the CFA rule and saved-register list of equal rows: a whole image
  * has tens of thousands of rows but a few hundred distinct rules, and each
@@ -51,8 +54,6 @@ export function frameRow(rva: number, rule: FrameRule | undefined): ModelFrameRo
  * translated once. Rows are read-only once built, so sharing is invisible to
  * their readers.
  */
-type RowParts = Pick<ModelFrameRow, 'cfa' | 'saved'>;
-
 class RowInterner {
   private readonly cfas = new Map<string, ModelCfaRule>();
   private readonly saveds = new Map<string, ModelSavedRegister[]>();
