@@ -177,21 +177,21 @@ export class FunctionCode {
     const size = this.limit - this.startRva;
     const starts = new Uint8Array(size);
     const order: number[] = [];
-    let at = 0;
-    while (at < size) {
+    const targets: number[] = [];
+    const walked = (): number[] => this.instructionOrder(this.reachableList(), this.limit);
+    for (let at = 0; at < size; ) {
       const ins = this.decoder.at(at);
-      if (!ins) return this.instructionOrder(this.reachableList(), this.limit);
+      if (!ins) return walked();
       starts[at] = 1;
       order.push(this.startRva + at);
+      const f = ins.flow;
+      if (f.kind === 'jump' || f.kind === 'branch') {
+        const t = this.inside(f.target);
+        if (t !== undefined) targets.push(t);
+      }
       at += ins.length;
     }
-    for (let i = 0; i < order.length; i++) {
-      const f = this.decoder.at(order[i]! - this.startRva)!.flow;
-      if (f.kind !== 'jump' && f.kind !== 'branch') continue;
-      const t = this.inside(f.target);
-      if (t !== undefined && starts[t - this.startRva] !== 1) return this.instructionOrder(this.reachableList(), this.limit);
-    }
-    return order;
+    return targets.every((t) => starts[t - this.startRva] === 1) ? order : walked();
   }
 
   free(): void {

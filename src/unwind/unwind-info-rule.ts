@@ -62,7 +62,6 @@ export function frameRuleFromUnwindInfo(chain: UnwindChain, pcRva: number, readC
   // Most of a body's instructions cannot start an epilog: no context to build for them.
   const first = functionCode?.code.at(pcRva - functionCode.startRva);
   const noEpilog = functionCode !== undefined && (first === undefined || !mayStartEpilog(first));
-  if (noEpilog && prologOffset >= facts.bodyStart) return { rule: bodyRule(chain, facts), via: 'prologue' };
   if (!inPrologue && pcRva < part.endRva && !noEpilog) {
     const listed = facts.listed.some((r) => pcRva >= r.startRva && pcRva < r.endRva);
     const length = Math.min(EPILOG_WINDOW, part.endRva - pcRva);
@@ -91,7 +90,7 @@ export function frameRuleFromUnwindInfo(chain: UnwindChain, pcRva: number, readC
     }
     if (rule) return { rule, via: listed ? 'listed-epilog' : 'epilog-pattern' };
   }
-  return { rule: undoOperations(chain, prologOffset), via: 'prologue' };
+  return { rule: undoOperations(chain, facts, prologOffset), via: 'prologue' };
 }
 
 interface ChainFacts {
@@ -133,8 +132,7 @@ function bodyRule(chain: UnwindChain, facts: ChainFacts): FrameRule {
   return (facts.bodyRule ??= undoOperationsAt(chain, facts.bodyStart));
 }
 
-function undoOperations(chain: UnwindChain, prologOffset: number): FrameRule {
-  const facts = chainFacts(chain);
+function undoOperations(chain: UnwindChain, facts: ChainFacts, prologOffset: number): FrameRule {
   return prologOffset < facts.bodyStart ? undoOperationsAt(chain, prologOffset) : bodyRule(chain, facts);
 }
 
